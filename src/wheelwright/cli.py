@@ -1,0 +1,112 @@
+"""``wheelwright`` / ``python -m wheelwright``: every bad input ends as one line and exit 1."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from .constraints import load_constraints
+from .errors import BuildError, WheelwrightError
+from .index import PYPI_SIMPLE, SimpleJsonIndex, default_cache_dir
+from .interpreters import find_interpreter
+from .lock import output_lock
+from .project import Project
+from .recipes import recipe_names
+from .repair import PassThrough
+from .report import failure_message, summary, write_outputs
+from .schedule import BuildSettings, TreeBuilder, tail
+from .variants import load_variants, select_variant
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--jobs {text!r}: not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--jobs {text!r}: must be at least 1")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wheelwright", description=__doc__)
+    parser.add_argument("--project", type=Path, default=Path("."), help="the monorepo root (holds variants.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    build = sub.add_parser("build", help="build requirements and their whole tree from source")
+    build.add_argument("requirements", nargs="*", metavar="REQ", help="PyPI requirements (default: the variant's stack)")
+    build.add_argument("--variant", default="cpu")
+    build.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1)
+    build.add_argument("--only", metavar="PKG", help="rebuild just PKG, taking everything else from the index")
+    build.add_argument("--python", default="3.11", metavar="X.Y", help="target interpreter (default 3.11)")
+    build.add_argument("--output-dir", type=Path, help="default: build/<variant>")
+    build.add_argument("--cache-dir", type=Path, help="downloads and uv cache (default: ~/.cache/wheelwright)")
+    build.add_argument("--index-url", default=PYPI_SIMPLE)
+    build.add_argument("--refresh", action="store_true", help="re-read the index instead of using cached pages")
+    build.add_argument("--wait", type=float, default=0.0, metavar="S", help="wait up to S seconds for another run's lock")
+
+    sub.add_parser("recipes", help="list packages that have a recipe module")
+    sub.add_parser("variants", help="list variants")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        project = Project.at(args.project)
+        if args.command == "recipes":
+            print("\n".join(recipe_names(project.recipes_dir)))
+            return 0
+        variants = load_variants(project.variants_file)
+        if args.command == "variants":
+            for variant in variants.values():
+                print(f"{variant.name}\t{variant.description}")
+            return 0
+        return _build(args, project, variants)
+    except BuildError as exc:
+        print(failure_message(str(exc), exc.log_path, tail(exc.log_path)), file=sys.stderr)
+        return 1
+    except WheelwrightError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; published wheels are intact, re-run to resume", file=sys.stderr)
+        return 130
+
+
+def _build(args: argparse.Namespace, project: Project, variants) -> int:
+    variant = select_variant(variants, args.variant)
+    texts = args.requirements or ([args.only] if args.only else list(variant.stack))
+    if not texts:
+        raise WheelwrightError(f"variant {variant.name!r} has no default stack; name requirements to build")
+    requirements = []
+    for text in texts:
+        try:
+            requirements.append(Requirement(text))
+        except InvalidRequirement as exc:
+            raise WheelwrightError(f"requirement {text!r} is malformed: {exc}") from None
+    cache_dir = (args.cache_dir or default_cache_dir()).resolve()
+    output_dir = (args.output_dir or project.output_dir(variant.name)).resolve()
+    settings = BuildSettings(
+        project=project,
+        variant=variant,
+        variant_names=frozenset(variants),
+        constraints=load_constraints(project.constraints_dir / c for c in variant.constraints),
+        interpreter=find_interpreter(args.python),
+        output_dir=output_dir,
+        cache_dir=cache_dir,
+        jobs=args.jobs,
+        only=canonicalize_name(args.only) if args.only else None,
+        source_date_epoch=int(os.environ.get("SOURCE_DATE_EPOCH", "315532800")),
+    )
+    index = SimpleJsonIndex(args.index_url, cache_dir / "index", ttl=0 if args.refresh else 3600)
+    with output_lock(output_dir, args.wait):
+        result = TreeBuilder(settings, index, PassThrough()).run(requirements)
+        write_outputs(result, settings, full=settings.only is None)
+    print(summary(result, settings))
+    return 0

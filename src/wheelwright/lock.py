@@ -1,0 +1,34 @@
+"""One run per output directory: a second run on the same index would interleave its writes."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import WheelwrightError
+
+
+@contextlib.contextmanager
+def output_lock(output_dir: Path, wait_seconds: float = 0.0) -> Iterator[None]:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / ".lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait_seconds
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WheelwrightError(f"{output_dir}: another wheelwright run is using it (lock {path}); wait for it or use --wait") from None
+                time.sleep(0.5)
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.close(fd)

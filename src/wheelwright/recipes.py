@@ -1,0 +1,146 @@
+"""The recipe API: a recipe module is a handful of small functions, registered per variant.
+
+``recipes/<name>.py`` creates ``recipe = Recipe("<name>")`` and decorates functions::
+
+    @recipe.env()                 # every variant
+    def env(ctx): return {"CIBUILDWHEEL": "1"}
+
+    @recipe.env("rocm")           # only rocm; wins over the generic one
+    def env_rocm(ctx): return {"PYTORCH_ROCM_ARCH": ";".join(ctx.variant.archs)}
+
+Packages without a module get the default recipe, which changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from .errors import ConfigError
+from .variants import Variant
+
+#: The hooks a recipe may provide. Each is called with a RecipeContext.
+HOOKS = (
+    "env",  # -> Mapping[str, str]: extra build environment
+    "config_settings",  # -> Mapping[str, str | list[str]]: PEP 517 config settings
+    "prepare",  # -> None: edit the unpacked, patched source tree (e.g. hipify)
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecipeContext:
+    """What a hook may look at: never more than the inputs hashed into the cache key."""
+
+    name: str
+    version: Version
+    variant: Variant
+    python_version: str
+    source_dir: Path | None
+    jobs: int
+
+
+Hook = Callable[[RecipeContext], Any]
+
+
+class Recipe:
+    """A package's quirks, as hooks keyed by (hook name, variant or None for all)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = canonicalize_name(name)
+        self._hooks: dict[tuple[str, str | None], Hook] = {}
+
+    def _register(self, hook: str, variants: tuple[str, ...]) -> Callable[[Hook], Hook]:
+        def decorator(function: Hook) -> Hook:
+            for variant in variants or (None,):
+                self._hooks[(hook, variant)] = function
+            return function
+
+        return decorator
+
+    def env(self, *variants: str) -> Callable[[Hook], Hook]:
+        return self._register("env", variants)
+
+    def config_settings(self, *variants: str) -> Callable[[Hook], Hook]:
+        return self._register("config_settings", variants)
+
+    def prepare(self, *variants: str) -> Callable[[Hook], Hook]:
+        return self._register("prepare", variants)
+
+    def hook(self, hook: str, variant: str) -> Hook | None:
+        """The variant's own function if there is one, else the generic one, else None."""
+        return self._hooks.get((hook, variant)) or self._hooks.get((hook, None))
+
+    def variants(self) -> set[str]:
+        return {v for (_, v) in self._hooks if v is not None}
+
+
+@dataclass(frozen=True)
+class LoadedRecipe:
+    """A recipe with the hash of its source file (an input to every cache key it touches)."""
+
+    recipe: Recipe
+    source_hash: str
+    path: Path | None
+
+    def env(self, ctx: RecipeContext) -> Mapping[str, str]:
+        hook = self.recipe.hook("env", ctx.variant.name)
+        return {str(k): str(v) for k, v in (hook(ctx) if hook else {}).items()}
+
+    def config_settings(self, ctx: RecipeContext) -> Mapping[str, Any] | None:
+        hook = self.recipe.hook("config_settings", ctx.variant.name)
+        return dict(hook(ctx)) if hook else None
+
+    def prepare(self, ctx: RecipeContext) -> None:
+        hook = self.recipe.hook("prepare", ctx.variant.name)
+        if hook:
+            hook(ctx)
+
+
+DEFAULT_HASH = hashlib.sha256(b"default-recipe").hexdigest()
+
+
+def module_path(recipes_dir: Path, name: str) -> Path:
+    return recipes_dir / f"{canonicalize_name(name).replace('-', '_')}.py"
+
+
+def load_recipe(recipes_dir: Path, name: str) -> LoadedRecipe:
+    """Import ``recipes/<name>.py`` if it exists; otherwise the default recipe."""
+    path = module_path(recipes_dir, name)
+    if not path.exists():
+        return LoadedRecipe(Recipe(name), DEFAULT_HASH, None)
+    source = path.read_bytes()
+    spec = importlib.util.spec_from_file_location(f"wheelwright_recipes.{path.stem}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ConfigError(f"{path}: recipe failed to import: {type(exc).__name__}: {exc}") from None
+    recipe = getattr(module, "recipe", None)
+    if not isinstance(recipe, Recipe):
+        raise ConfigError(f"{path}: must define `recipe = Recipe({name!r})`")
+    return LoadedRecipe(recipe, hashlib.sha256(source).hexdigest(), path)
+
+
+def recipe_names(recipes_dir: Path) -> list[str]:
+    """Every package that has a recipe module, by canonical name (sessions are generated from this)."""
+    return sorted(canonicalize_name(p.stem) for p in recipes_dir.glob("*.py") if not p.name.startswith("_"))
+
+
+def call_hook_safely(what: str, function: Callable[[], Any]) -> Any:
+    """Recipes are user code: turn their exceptions into one line naming the recipe."""
+    try:
+        return function()
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"{what}: recipe raised {type(exc).__name__}: {exc}") from None
+
+

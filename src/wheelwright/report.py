@@ -1,0 +1,46 @@
+"""What a run leaves behind for people and tools: graph.json, build-order.json, report.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .fsutil import atomic_write_text
+from .schedule import BuildResult, BuildSettings
+
+
+def write_outputs(result: BuildResult, settings: BuildSettings, *, full: bool) -> None:
+    """A partial (--only) run keeps the full run's graph; it only adds its own report."""
+    out = settings.output_dir
+    if full:
+        atomic_write_text(out / "graph.json", result.graph.to_json() + "\n")
+        atomic_write_text(out / "build-order.json", json.dumps(result.graph.build_order(), indent=1) + "\n")
+    report = {
+        "variant": settings.variant.name,
+        "python": settings.interpreter.full_version,
+        "jobs": settings.jobs,
+        "only": settings.only,
+        "seconds": round(result.seconds, 3),
+        "nodes": {o.id: {"status": o.status, "wheel": o.wheel, "seconds": o.seconds} for o in sorted(result.outcomes, key=lambda o: o.id)},
+    }
+    atomic_write_text(out / "report.json", json.dumps(report, indent=1) + "\n")
+
+
+def summary(result: BuildResult, settings: BuildSettings) -> str:
+    built, cached, index = (len(result.by_status(s)) for s in ("built", "cached", "index"))
+    parts = [f"{built} built", f"{cached} cached"] + ([f"{index} taken from the index"] if index else [])
+    return f"{settings.variant.name}: {len(result.outcomes)} packages ({', '.join(parts)}) in {result.seconds:.1f}s -> {settings.simple_dir}"
+
+
+def failure_message(message: str, log_path: str | None, tail_lines: list[str]) -> str:
+    lines = [f"error: {message}"]
+    if log_path:
+        lines.append(f"  log: {log_path}")
+    if tail_lines:
+        lines.append(f"  last {len(tail_lines)} lines of the log:")
+        lines += [f"    {line}" for line in tail_lines]
+    return "\n".join(lines)
+
+
+def load_report(output_dir: Path) -> dict:
+    return json.loads((output_dir / "report.json").read_text())

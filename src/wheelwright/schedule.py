@@ -1,0 +1,454 @@
+"""Walk the tree as it is discovered. A node starts building the moment everything it needs to build
+is published: no rounds, no waiting for siblings. Workers never share state; the main thread owns it."""
+
+from __future__ import annotations
+
+import enum
+import os
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from packaging.requirements import Requirement
+from packaging.tags import Tag, compatible_tags, cpython_tags
+from packaging.utils import NormalizedName, canonicalize_name
+
+from .backend import Backend, BuildSystem, read_build_system
+from .buildenv import UvEnvironment, scrubbed_environment
+from .cache import RecordStore, content_key
+from .constraints import Constraints
+from .errors import BuildError, CycleError, ResolutionError, WheelwrightError
+from .fsutil import sha256_file
+from .graph import BUILD_KINDS, ROOT, Edge, EdgeKind, Graph, NodeInfo, find_cycle
+from .index import PackageIndex, SourceDistribution
+from .interpreters import Interpreter
+from .localindex import LocalIndex
+from .metadata import applicable, wheel_requires_dist
+from .patches import Patch, apply_patches, find_patches
+from .project import Project
+from .recipes import LoadedRecipe, RecipeContext, call_hook_safely, load_recipe
+from .repair import Repairer
+from .resolve import choose_sdist
+from .sources import fetch_sdist, unpack_sdist
+from .variants import Variant
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildSettings:
+    """Everything one run depends on; frozen so no step can change it under another."""
+
+    project: Project
+    variant: Variant
+    variant_names: frozenset[str]
+    constraints: Constraints
+    interpreter: Interpreter
+    output_dir: Path
+    cache_dir: Path
+    jobs: int
+    only: NormalizedName | None = None
+    source_date_epoch: int = 315532800
+
+    @property
+    def simple_dir(self) -> Path:
+        return self.output_dir / "simple"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.output_dir / "logs"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.output_dir / "work"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.output_dir / ".state"
+
+
+class Phase(enum.Enum):
+    PREPARING = "preparing"
+    WAIT_BUILD_SYSTEM = "waiting for build-system requirements"
+    DISCOVERING = "asking the backend for its requirements"
+    WAIT_BACKEND = "waiting for build-backend requirements"
+    BUILDING = "building"
+    PUBLISHED = "published"
+
+
+@dataclass(eq=False)
+class _Node:
+    id: str
+    name: NormalizedName
+    version: str
+    sdist: SourceDistribution | None
+    phase: Phase
+    extras: set[str] = field(default_factory=set)
+    pending: int = 0  # unresolved build requirements of the current phase
+    install_pending: int = 0  # unresolved install requirements
+    requested_install: set[str] = field(default_factory=set)
+    recipe: LoadedRecipe | None = None
+    patches: tuple[Patch, ...] = ()
+    build_system: BuildSystem | None = None
+    source_key: str = ""
+    discover_key: str = ""
+    source_dir: Path | None = None
+    env: UvEnvironment | None = None
+    wheel: Path | None = None
+    wheel_sha256: str = ""
+    requires_dist: list[str] = field(default_factory=list)
+    status: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class NodeOutcome:
+    id: str
+    status: str  # built | cached | index
+    wheel: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    graph: Graph
+    outcomes: tuple[NodeOutcome, ...]
+    seconds: float
+
+    def by_status(self, status: str) -> list[str]:
+        return sorted(o.id for o in self.outcomes if o.status == status)
+
+
+class TreeBuilder:
+    """Resolve, fetch, prepare, build, repair and publish a whole tree, build tools first."""
+
+    def __init__(self, settings: BuildSettings, index: PackageIndex, repairer: Repairer, out: IO[str] = sys.stderr) -> None:
+        self.s = settings
+        self.index = index
+        self.repairer = repairer
+        self.out = out
+        self.graph = Graph()
+        self.local = LocalIndex(settings.simple_dir)
+        self.records = RecordStore(settings.state_dir)
+        self.nodes: dict[str, _Node] = {}
+        self._root_pending = 0
+        self._futures: dict[Future, Callable[[Any], None]] = {}
+        self._failure: WheelwrightError | None = None
+        self._io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="io")
+        self._builders = ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="build")
+        self._tags = _target_tags(settings.interpreter)
+
+    # ----- the main loop -----------------------------------------------------------------------
+
+    def run(self, requirements: Sequence[Requirement]) -> BuildResult:
+        started = time.monotonic()
+        for path in (self.s.simple_dir, self.s.logs_dir, self.s.work_dir, self.s.state_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        try:
+            for req in requirements:
+                self._request(ROOT, req, "toplevel")
+            while self._futures:
+                done, _ = wait(list(self._futures), return_when=FIRST_COMPLETED)
+                for future in done:
+                    continuation = self._futures.pop(future)
+                    try:
+                        result = future.result()
+                    except WheelwrightError as exc:
+                        self._failure = self._failure or exc
+                        continue
+                    if self._failure is None:
+                        continuation(result)
+                if self._failure is None:
+                    self._advance()
+                if not self._futures and self._failure is None:
+                    self._check_stuck()
+        except WheelwrightError as exc:
+            self._failure = self._failure or exc
+            wait(list(self._futures))
+        finally:
+            self._io.shutdown(wait=True, cancel_futures=True)
+            self._builders.shutdown(wait=True, cancel_futures=True)
+        if self._failure is not None:
+            raise self._failure
+        outcomes = tuple(
+            NodeOutcome(n.id, n.status, n.wheel.name if n.wheel else "", round(n.seconds, 3)) for n in self.nodes.values()
+        )
+        return BuildResult(self.graph, outcomes, time.monotonic() - started)
+
+    def _submit(self, pool: ThreadPoolExecutor, job: Callable[[], Any], then: Callable[[Any], None], node: _Node | None = None) -> None:
+        if self._failure is None:
+            self._futures[pool.submit(self._guarded, job, node)] = then
+
+    def _guarded(self, job: Callable[[], Any], node: _Node | None) -> Any:
+        """A bug or an unexpected OS error in a job still ends as a named failure with its traceback logged."""
+        try:
+            return job()
+        except WheelwrightError:
+            raise
+        except Exception as exc:
+            where = node.id if node else "resolution"
+            log_path = None
+            if node is not None:
+                with self._log(node) as log:
+                    log.write(traceback.format_exc())
+                    log_path = log.name
+            raise BuildError(f"{where}: unexpected {type(exc).__name__}: {exc}", log_path) from exc
+
+    # ----- requirements and nodes --------------------------------------------------------------
+
+    def _request(self, parent: str, req: Requirement, kind: EdgeKind) -> None:
+        self._count(parent, kind, +1)
+        name = canonicalize_name(req.name)
+        existing = self._existing(name, req)
+        if existing is not None:
+            self._link(parent, req, kind, existing)
+        elif self.s.only is not None and name != self.s.only:
+            self._link(parent, req, kind, self._node_from_index(name, req))
+        else:
+            job = lambda: choose_sdist(req, self.s.constraints, self.index, self.s.interpreter.version)
+            self._submit(self._io, job, lambda sdist: self._link(parent, req, kind, self._node_for(sdist)))
+
+    def _count(self, parent: str, kind: EdgeKind, delta: int) -> None:
+        if parent == ROOT:
+            self._root_pending += delta
+        elif kind == "install":
+            self.nodes[parent].install_pending += delta
+        else:
+            self.nodes[parent].pending += delta
+
+    def _existing(self, name: NormalizedName, req: Requirement) -> _Node | None:
+        spec = req.specifier & self.s.constraints.specifier_for(name)
+        for node in self.nodes.values():
+            if node.name == name and spec.contains(node.version, prereleases=True):
+                return node
+        return None
+
+    def _link(self, parent: str, req: Requirement, kind: EdgeKind, node: _Node) -> None:
+        self.graph.add_edge(Edge(parent, node.id, kind, str(req)))
+        self._count(parent, kind, -1)
+        new_extras = set(req.extras) - node.extras
+        node.extras |= new_extras
+        if new_extras and node.phase is Phase.PUBLISHED:
+            self._request_install_deps(node)
+
+    def _node_for(self, sdist: SourceDistribution) -> _Node:
+        node_id = f"{sdist.name}=={sdist.version}"
+        if node_id not in self.nodes:
+            node = _Node(node_id, canonicalize_name(sdist.name), str(sdist.version), sdist, Phase.PREPARING)
+            self.nodes[node_id] = node
+            self.graph.add_node(NodeInfo(node_id, node.name, node.version, sdist.url, sdist.sha256))
+            self._submit(self._io, lambda: self._prepare(node), lambda bs: self._on_prepared(node, bs), node)
+        return self.nodes[node_id]
+
+    def _node_from_index(self, name: NormalizedName, req: Requirement) -> _Node:
+        """--only: everything but the target comes from our index as it is."""
+        spec = req.specifier & self.s.constraints.specifier_for(name)
+        found = self.local.best_wheel(name, lambda v: spec.contains(v, prereleases=True), self._tags)
+        if found is None:
+            raise ResolutionError(f"--only {self.s.only}: {req} is not in {self.s.simple_dir}; run the full build first")
+        version, wheel = found
+        node_id = f"{name}=={version}"
+        if node_id not in self.nodes:
+            node = _Node(node_id, name, str(version), None, Phase.PUBLISHED, wheel=wheel, status="index")
+            node.wheel_sha256 = sha256_file(wheel)
+            node.requires_dist = wheel_requires_dist(wheel)
+            self.nodes[node_id] = node
+            self.graph.add_node(NodeInfo(node_id, name, str(version), wheel=wheel.name, wheel_sha256=node.wheel_sha256))
+            self._request_install_deps(node)
+        return self.nodes[node_id]
+
+    def _request_install_deps(self, node: _Node) -> None:
+        if self.s.only is not None and node.name == self.s.only:
+            return  # iterating on one recipe: its runtime deps are not rebuilt
+        for req in applicable(node.requires_dist, self.s.interpreter.markers, sorted(node.extras)):
+            if str(req) not in node.requested_install:
+                node.requested_install.add(str(req))
+                self._request(node.id, req, "install")
+
+    # ----- phase transitions (main thread) -----------------------------------------------------
+
+    def _on_prepared(self, node: _Node, build_system: BuildSystem) -> None:
+        node.build_system = build_system
+        node.phase = Phase.WAIT_BUILD_SYSTEM
+        for req in applicable(build_system.requires, self.s.interpreter.markers):
+            self._request(node.id, req, "build-system")
+
+    def _on_discovered(self, node: _Node, requires: list[str]) -> None:
+        node.phase = Phase.WAIT_BACKEND
+        for req in applicable(requires, self.s.interpreter.markers):
+            self._request(node.id, req, "build-backend")
+
+    def _on_built(self, node: _Node, outcome: tuple[Path, str, list[str], str, float]) -> None:
+        node.wheel, node.wheel_sha256, node.requires_dist, node.status, node.seconds = outcome
+        node.phase = Phase.PUBLISHED
+        info = self.graph.nodes[node.id]
+        info.wheel, info.wheel_sha256, info.patches = node.wheel.name, node.wheel_sha256, [p.path.name for p in node.patches]
+        self.out.write(f"{node.status:>7} {node.id} -> {node.wheel.name} ({node.seconds:.1f}s)\n")
+        self.out.flush()
+        self._request_install_deps(node)
+
+    def _advance(self) -> None:
+        for node in list(self.nodes.values()):
+            if node.pending:
+                continue
+            if node.phase is Phase.WAIT_BUILD_SYSTEM and self._complete(self.graph.children(node.id, ("build-system",))):
+                node.phase = Phase.DISCOVERING
+                wheels = self._closure_wheels(node, ("build-system",))
+                self._submit(self._builders, lambda n=node, w=wheels: self._discover(n, w), lambda r, n=node: self._on_discovered(n, r), node)
+            elif node.phase is Phase.WAIT_BACKEND and self._complete(self.graph.children(node.id, BUILD_KINDS)):
+                node.phase = Phase.BUILDING
+                first = self._closure_wheels(node, ("build-system",))
+                every = self._closure_wheels(node, BUILD_KINDS)
+                self._submit(self._builders, lambda n=node, f=first, e=every: self._build(n, f, e), lambda r, n=node: self._on_built(n, r), node)
+
+    def _complete(self, roots: Iterable[str]) -> bool:
+        """True when every node the roots need at run time is published and fully resolved."""
+        return all(
+            self.nodes[n].phase is Phase.PUBLISHED and self.nodes[n].install_pending == 0
+            for n in self.graph.install_closure(roots)
+        )
+
+    def _closure_wheels(self, node: _Node, kinds: tuple[EdgeKind, ...]) -> list[tuple[Path, str]]:
+        closure = self.graph.install_closure(self.graph.children(node.id, kinds))
+        return sorted((self.nodes[n].wheel, self.nodes[n].wheel_sha256) for n in closure)  # type: ignore[misc]
+
+    def _check_stuck(self) -> None:
+        """Nothing running and nothing ready: find the build-dependency cycle and name its path."""
+        waiting = [n for n in self.nodes.values() if n.phase in (Phase.WAIT_BUILD_SYSTEM, Phase.WAIT_BACKEND)]
+        if not waiting:
+            return
+        waits = {
+            n.id: {d for d in self.graph.build_needs(n.id) if not self._complete([d])}
+            for n in waiting
+        }
+        # a published node with unpublished runtime deps waits for them too
+        for node in self.nodes.values():
+            if node.phase is Phase.PUBLISHED:
+                waits[node.id] = {d for d in self.graph.children(node.id, ("install",)) if self.nodes[d].phase is not Phase.PUBLISHED}
+        cycle = find_cycle(waits)
+        if cycle:
+            steps = [cycle[0]]
+            for parent, child in zip(cycle, cycle[1:]):
+                kind = next((e.kind for e in self.graph.edges if e.parent == parent and e.child == child), "needs")
+                steps.append(f"-[{kind}]-> {child}")
+            raise CycleError(f"build-dependency cycle cannot bootstrap: {' '.join(steps)}")
+        raise CycleError(f"build is stuck: {', '.join(sorted(w.id for w in waiting))} wait for requirements that never became ready")
+
+    # ----- jobs (worker threads; they touch only their own node) -------------------------------
+
+    def _log(self, node: _Node, mode: str = "a") -> IO[str]:
+        return open(self.s.logs_dir / f"{node.name}-{node.version}.log", mode)
+
+    def _context(self, node: _Node) -> RecipeContext:
+        return RecipeContext(
+            name=node.name, version=node.sdist.version, variant=self.s.variant,  # type: ignore[union-attr]
+            python_version=self.s.interpreter.version, source_dir=node.source_dir, jobs=self.s.jobs,
+        )
+
+    def _prepare(self, node: _Node) -> BuildSystem:
+        assert node.sdist is not None
+        archive = fetch_sdist(node.sdist, self.s.cache_dir / "sdists")
+        node.recipe = load_recipe(self.s.project.recipes_dir, node.name)
+        node.patches = find_patches(self.s.project.patches_dir, node.name, node.sdist.version, self.s.variant.name, self.s.variant_names)
+        node.source_key = content_key(
+            sdist=node.sdist.sha256,
+            patches=[(p.path.name, p.sha256) for p in node.patches],
+            recipe=node.recipe.source_hash,
+            variant=self.s.variant.fingerprint(),
+            python=[self.s.interpreter.markers["implementation_name"], self.s.interpreter.version, self.s.interpreter.markers["platform_machine"]],
+            source_date_epoch=self.s.source_date_epoch,
+        )
+        with self._log(node, "w") as log:
+            log.write(f"# {node.id} from {node.sdist.url}\n# sha256 {node.sdist.sha256} verified\n")
+            record = self.records.get("source", node.source_key)
+            if record is not None:
+                return BuildSystem.from_json(record)
+            self._unpack(node, archive, log)
+            build_system = read_build_system(node.source_dir, node.id)  # type: ignore[arg-type]
+        self.records.put("source", node.source_key, build_system.to_json())
+        return build_system
+
+    def _unpack(self, node: _Node, archive: Path | None, log: IO[str]) -> Path:
+        if node.source_dir is not None:
+            return node.source_dir
+        assert node.sdist is not None and node.recipe is not None
+        archive = archive or fetch_sdist(node.sdist, self.s.cache_dir / "sdists")
+        node.source_dir = unpack_sdist(archive, self.s.work_dir / node.id / "src")
+        apply_patches(node.patches, node.source_dir, log)
+        call_hook_safely(f"recipes/{node.name}.py prepare", lambda: node.recipe.prepare(self._context(node)))  # type: ignore[union-attr]
+        return node.source_dir
+
+    def _environment(self, node: _Node) -> dict[str, str]:
+        assert node.recipe is not None
+        recipe_env = call_hook_safely(f"recipes/{node.name}.py env", lambda: node.recipe.env(self._context(node)))  # type: ignore[union-attr]
+        venv_bin = self.s.work_dir / node.id / "env" / "bin"
+        env = scrubbed_environment({**self.s.variant.env, **recipe_env, "SOURCE_DATE_EPOCH": str(self.s.source_date_epoch)})
+        env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', os.defpath)}"
+        return env
+
+    def _backend(self, node: _Node, wheels: list[tuple[Path, str]], log: IO[str]) -> Backend:
+        assert node.build_system is not None
+        source_dir = self._unpack(node, None, log)
+        env = self._environment(node)
+        if node.env is None:
+            node.env = UvEnvironment.create(self.s.work_dir / node.id / "env", self.s.interpreter.path, self.s.cache_dir / "uv", env, log)
+            node.env.install([w for w, _ in wheels], log)
+        return Backend(source_dir, node.build_system, node.env.python, env, log, node.id)
+
+    def _discover(self, node: _Node, wheels: list[tuple[Path, str]]) -> list[str]:
+        node.discover_key = content_key(source=node.source_key, wheels=[sha for _, sha in wheels])
+        record = self.records.get("discover", node.discover_key)
+        if record is not None:
+            return record["requires"]
+        with self._log(node) as log:
+            backend = self._backend(node, wheels, log)
+            config = call_hook_safely(f"recipes/{node.name}.py config_settings", lambda: node.recipe.config_settings(self._context(node)))  # type: ignore[union-attr]
+            requires = backend.requires_for_wheel(config)
+            log.write(f"# get_requires_for_build_wheel -> {requires}\n")
+        self.records.put("discover", node.discover_key, {"requires": requires})
+        return requires
+
+    def _build(self, node: _Node, first: list[tuple[Path, str]], every: list[tuple[Path, str]]) -> tuple[Path, str, list[str], str, float]:
+        started = time.monotonic()
+        key = content_key(discover=node.discover_key, wheels=[sha for _, sha in every])
+        forced = self.s.only is not None and node.name == self.s.only
+        record = None if forced else self.records.get("wheel", key)
+        if record is not None:
+            wheel = self.s.simple_dir / record["path"]
+            if wheel.is_file() and sha256_file(wheel) == record["sha256"]:
+                with self._log(node) as log:
+                    log.write(f"# cached: {record['path']} (key {key[:16]})\n")
+                return wheel, record["sha256"], record["requires_dist"], "cached", time.monotonic() - started
+        with self._log(node) as log:
+            backend = self._backend(node, first, log)
+            node.env.install([w for w, sha in every if (w, sha) not in first], log)  # type: ignore[union-attr]
+            config = call_hook_safely(f"recipes/{node.name}.py config_settings", lambda: node.recipe.config_settings(self._context(node)))  # type: ignore[union-attr]
+            dist = self.s.work_dir / node.id / "dist"
+            built = backend.build_wheel(dist, config)
+            repaired = self.repairer.repair(built, self.s.work_dir / node.id / "repaired")
+            published = self.local.publish(repaired)
+            log.write(f"# published {published}\n")
+        sha = sha256_file(published)
+        requires_dist = wheel_requires_dist(published)
+        self.records.put("wheel", key, {"path": str(published.relative_to(self.s.simple_dir)), "sha256": sha, "requires_dist": requires_dist})
+        shutil.rmtree(self.s.work_dir / node.id, ignore_errors=True)
+        node.source_dir = node.env = None
+        return published, sha, requires_dist, "built", time.monotonic() - started
+
+
+def _target_tags(interpreter: Interpreter) -> frozenset[Tag]:
+    version = tuple(int(p) for p in interpreter.version.split("."))
+    return frozenset([*cpython_tags(version), *compatible_tags(version)])  # type: ignore[arg-type]
+
+
+def tail(path: str | None, lines: int = 30) -> list[str]:
+    if not path or not Path(path).exists():
+        return []
+    return Path(path).read_text(errors="replace").splitlines()[-lines:]
+
+
+__all__ = ["BuildSettings", "BuildResult", "TreeBuilder", "BuildError", "tail"]
