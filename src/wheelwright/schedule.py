@@ -209,8 +209,15 @@ class TreeBuilder:
         elif self.s.only is not None and name != self.s.only:
             self._link(parent, req, kind, self._node_from_index(name, req))
         else:
-            job = lambda: choose_sdist(req, self.s.constraints, self.index, self.s.interpreter.version)
+            job = lambda: self._choose(parent, req, kind)
             self._submit(self._io, job, lambda sdist: self._link(parent, req, kind, self._node_for(sdist)))
+
+    def _choose(self, parent: str, req: Requirement, kind: EdgeKind) -> SourceDistribution:
+        try:
+            return choose_sdist(req, self.s.constraints, self.index, self.s.interpreter.version)
+        except ResolutionError as exc:
+            who = "requested at the top level" if parent == ROOT else f"{kind} requirement of {parent}"
+            raise ResolutionError(f"{exc} ({who}: {str(req)!r})") from None
 
     def _count(self, parent: str, kind: EdgeKind, delta: int) -> None:
         if parent == ROOT:

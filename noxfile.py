@@ -1,0 +1,32 @@
+"""Thin by design: sessions are generated from recipes/ x variants.toml by the engine.
+
+Pass engine options after `--`, e.g. `nox -s build-cpu -- --jobs 2 --only markupsafe requests`.
+"""
+
+import sys
+from pathlib import Path
+
+import nox
+
+from wheelwright.sessions import engine_sessions
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["build-cpu"]
+
+
+def _engine_session(argv: tuple[str, ...], doc: str):
+    def session(session: nox.Session) -> None:
+        session.run(sys.executable, "-m", "wheelwright", *argv, *session.posargs, external=True)
+
+    session.__doc__ = doc
+    return session
+
+
+for spec in engine_sessions(Path(__file__).parent):
+    nox.session(name=spec.name, python=False)(_engine_session(spec.argv, spec.doc))
+
+
+@nox.session(python=False)
+def tests(session: nox.Session) -> None:
+    """Unit and end-to-end tests (the e2e tests build real trees from PyPI)."""
+    session.run(sys.executable, "-m", "pytest", *(session.posargs or ["-n", "2", "--dist", "loadgroup"]), external=True)

@@ -1,0 +1,39 @@
+"""The nox sessions, as data: the noxfile only turns these into functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .project import Project
+from .recipes import recipe_names
+from .variants import load_variants
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    name: str
+    doc: str
+    argv: tuple[str, ...]  # arguments to `python -m wheelwright`, before the session's posargs
+
+
+def engine_sessions(root: Path) -> list[SessionSpec]:
+    """build-<variant> for each variant, and build-<variant>-<pkg> for each recipe x variant."""
+    project = Project.at(root)
+    variants = load_variants(project.variants_file)
+    specs: list[SessionSpec] = []
+    for variant in variants.values():
+        stack = ", ".join(variant.stack) or "nothing by default"
+        specs.append(SessionSpec(
+            f"build-{variant.name}",
+            f"Build REQs (after --) for {variant.description}; with none, the default stack ({stack}).",
+            ("build", "--variant", variant.name),
+        ))
+    for package in recipe_names(project.recipes_dir):
+        for variant in variants.values():
+            specs.append(SessionSpec(
+                f"build-{variant.name}-{package}",
+                f"Build {package} and its whole tree for {variant.description} (recipes/{package.replace('-', '_')}.py).",
+                ("build", "--variant", variant.name, package),
+            ))
+    return specs

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fakepypi import FakePyPI  # noqa: E402
+
+from wheelwright.cli import main  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass
+class Workspace:
+    """A throwaway Wheelwright project: its own variants, constraints, recipes and patches."""
+
+    root: Path
+    cache: Path
+    index_url: str | None = None
+
+    @property
+    def output(self) -> Path:
+        return self.root / "build" / "cpu"
+
+    def build(self, capsys, *args: str, variant: str = "cpu") -> Run:
+        argv = ["--project", str(self.root), "build", "--variant", variant, "--cache-dir", str(self.cache), "--jobs", "2"]
+        if self.index_url:
+            argv += ["--index-url", self.index_url, "--refresh"]
+        code = main([*argv, *args])
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    def report(self) -> dict:
+        return json.loads((self.output / "report.json").read_text())
+
+    def statuses(self) -> dict[str, str]:
+        return {node: data["status"] for node, data in self.report()["nodes"].items()}
+
+    def add_patch(self, package: str, name: str, text: str) -> Path:
+        path = self.root / "patches" / package / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+
+def copy_project(destination: Path) -> Path:
+    """The repository's own project files, so tests run the real recipes and variants."""
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "variants.toml", destination)
+    for folder in ("constraints", "recipes", "patches"):
+        shutil.copytree(REPO / folder, destination / folder, dirs_exist_ok=True)
+    return destination
+
+
+@pytest.fixture
+def fake_pypi() -> Iterator[FakePyPI]:
+    server = FakePyPI()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, fake_pypi: FakePyPI) -> Workspace:
+    """A project served by the fake index; nothing here touches the network."""
+    root = copy_project(tmp_path / "project")
+    for recipe in (root / "recipes").glob("*.py"):
+        recipe.unlink()  # real recipes target real packages
+    return Workspace(root, tmp_path / "cache", fake_pypi.url)

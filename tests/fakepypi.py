@@ -1,0 +1,158 @@
+"""A tiny PEP 691 index on loopback, serving sdists of fake projects made inside the tests.
+
+Each fake project carries its own in-tree PEP 517 backend (stdlib only), driven by ``fake.json``:
+it can declare dynamic build requirements, import its build requirements (proving they were
+installed), print its environment, or fail in the ways real backends fail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+BACKEND = r'''
+import base64, hashlib, json, os, pathlib, zipfile
+
+CFG = json.loads(pathlib.Path("fake.json").read_text())
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    if CFG.get("fail") == "requires":
+        raise RuntimeError("fake backend exploded in get_requires_for_build_wheel")
+    return CFG.get("dynamic", [])
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    for module in CFG.get("imports", []):
+        __import__(module)
+    if CFG.get("print_env"):
+        for key in sorted(os.environ):
+            print(f"ENV {key}={os.environ[key]}")
+    if CFG.get("fail") == "build":
+        print("compiling...\nerror: fake compiler failed on line 42")
+        raise SystemExit(3)
+    if CFG.get("fail") == "nowheel":
+        return "nothing-0-py3-none-any.whl"
+    name, version = CFG["name"], CFG["version"]
+    dist = name.replace("-", "_")
+    info = f"{dist}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {r}\n" for r in CFG.get("requires_dist", []))
+    files = {
+        f"{dist}/__init__.py": pathlib.Path("payload.txt").read_text(),
+        f"{info}/METADATA": metadata,
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: fake\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = ""
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record += f"{path},sha256={digest},{len(text.encode())}\n"
+    files[f"{info}/RECORD"] = record + f"{info}/RECORD,,\n"
+    filename = f"{dist}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as zf:
+        for path, text in files.items():
+            zf.writestr(zipfile.ZipInfo(path, (1980, 1, 1, 0, 0, 0)), text)
+    return filename
+'''
+
+
+@dataclass
+class FakeProject:
+    name: str
+    version: str = "1.0"
+    build_requires: list[str] = field(default_factory=list)
+    dynamic: list[str] = field(default_factory=list)
+    requires_dist: list[str] = field(default_factory=list)
+    imports: list[str] = field(default_factory=list)
+    fail: str | None = None
+    print_env: bool = False
+    payload: str = "VALUE = 1\n"
+    yanked: bool = False
+
+    def sdist(self) -> tuple[str, bytes]:
+        dist = self.name.replace("-", "_")
+        root = f"{dist}-{self.version}"
+        config = {k: getattr(self, k) for k in ("name", "version", "dynamic", "requires_dist", "imports", "fail", "print_env")}
+        pyproject = (
+            "[build-system]\n"
+            f"requires = {json.dumps(self.build_requires)}\n"
+            'build-backend = "fakebackend"\n'
+            'backend-path = ["_backend"]\n'
+        )
+        members = {
+            "pyproject.toml": pyproject,
+            "fake.json": json.dumps(config),
+            "payload.txt": self.payload,
+            "_backend/fakebackend.py": BACKEND,
+            "PKG-INFO": f"Metadata-Version: 2.1\nName: {self.name}\nVersion: {self.version}\n",
+        }
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            for path, text in members.items():
+                data = text.encode()
+                info = tarfile.TarInfo(f"{root}/{path}")
+                info.size = len(data)
+                info.mtime = 315532800
+                tar.addfile(info, io.BytesIO(data))
+        return f"{root}.tar.gz", buffer.getvalue()
+
+
+class FakePyPI:
+    """Serve projects at http://127.0.0.1:PORT/simple/ (JSON) and /files/ (sdists)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.pages: dict[str, list[dict]] = {}
+        self.bad_hash: set[str] = set()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # keep test output clean
+                pass
+
+            def do_GET(self) -> None:
+                parts = [p for p in self.path.split("/") if p]
+                if len(parts) == 2 and parts[0] == "simple" and parts[1] in owner.pages:
+                    body = json.dumps({"meta": {"api-version": "1.1"}, "name": parts[1], "files": owner.pages[parts[1]]}).encode()
+                    self._send(200, body, "application/vnd.pypi.simple.v1+json")
+                elif len(parts) == 2 and parts[0] == "files" and parts[1] in owner.files:
+                    self._send(200, owner.files[parts[1]], "application/octet-stream")
+                else:
+                    self._send(404, b"not found", "text/plain")
+
+            def _send(self, code: int, body: bytes, kind: str) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/simple"
+
+    def add(self, *projects: FakeProject) -> None:
+        for project in projects:
+            filename, data = project.sdist()
+            self.files[filename] = data
+            sha = hashlib.sha256(data).hexdigest()
+            if project.name in self.bad_hash:
+                sha = "0" * 64
+            entry = {"filename": filename, "url": f"http://127.0.0.1:{self.server.server_port}/files/{filename}",
+                     "hashes": {"sha256": sha}, "requires-python": ">=3.8", "yanked": project.yanked}
+            page = [e for e in self.pages.get(project.name, []) if e["filename"] != filename]
+            self.pages[project.name] = page + [entry]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

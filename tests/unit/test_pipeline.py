@@ -1,0 +1,190 @@
+"""The whole pipeline on fake projects served from loopback: fast, offline, and every path real."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import pytest
+from fakepypi import FakeProject
+
+TOOL = FakeProject("tool", requires_dist=["toolhelper"], payload="TOOL = 1\n")
+TOOLHELPER = FakeProject("toolhelper")
+DYN = FakeProject("dyn")
+LIB = FakeProject("lib")
+APP = FakeProject("app", build_requires=["tool"], dynamic=["dyn"], imports=["tool", "toolhelper", "dyn"], requires_dist=["lib>=1"])
+
+
+@pytest.fixture
+def tree(fake_pypi):
+    fake_pypi.add(TOOL, TOOLHELPER, DYN, LIB, APP)
+    return fake_pypi
+
+
+def test_builds_tree_in_dependency_order_with_typed_edges(workspace, tree, capsys):
+    run = workspace.build(capsys, "app")
+    assert run.code == 0, run.err
+    out = workspace.output
+    graph = json.loads((out / "graph.json").read_text())
+    edges = {(e["parent"], e["child"], e["kind"]) for e in graph["edges"]}
+    assert ("<toplevel>", "app==1.0", "toplevel") in edges
+    assert ("app==1.0", "tool==1.0", "build-system") in edges
+    assert ("app==1.0", "dyn==1.0", "build-backend") in edges
+    assert ("app==1.0", "lib==1.0", "install") in edges
+    assert ("tool==1.0", "toolhelper==1.0", "install") in edges
+    order = json.loads((out / "build-order.json").read_text())
+    assert order.index("tool==1.0") < order.index("app==1.0")
+    assert order.index("toolhelper==1.0") < order.index("app==1.0")  # installed beside tool to build app
+    assert order.index("dyn==1.0") < order.index("app==1.0")
+    for name in ("app", "tool", "toolhelper", "dyn", "lib"):
+        assert list((out / "simple" / name).glob("*.whl")), name
+        assert f'href="{name}/"' in (out / "simple" / "index.html").read_text()
+        assert (out / "logs" / f"{name}-1.0.log").exists()
+    assert set(workspace.statuses().values()) == {"built"}
+
+
+def test_unchanged_rerun_builds_nothing(workspace, tree, capsys):
+    assert workspace.build(capsys, "app").code == 0
+    assert workspace.build(capsys, "app").code == 0
+    assert set(workspace.statuses().values()) == {"cached"}
+
+
+def test_changed_patch_rebuilds_that_package_and_what_builds_on_it(workspace, tree, capsys):
+    assert workspace.build(capsys, "app").code == 0
+    before = {p.name: p.read_bytes() for p in workspace.output.glob("simple/*/*.whl")}
+    workspace.add_patch("tool", "0001-bump.patch", "--- a/payload.txt\n+++ b/payload.txt\n@@ -1 +1 @@\n-TOOL = 1\n+TOOL = 2\n")
+    assert workspace.build(capsys, "app").code == 0
+    statuses = workspace.statuses()
+    assert statuses == {"tool==1.0": "built", "app==1.0": "built", "toolhelper==1.0": "cached", "dyn==1.0": "cached", "lib==1.0": "cached"}
+    after = {p.name: p.read_bytes() for p in workspace.output.glob("simple/*/*.whl")}
+    with zipfile.ZipFile(workspace.output / "simple" / "tool" / "tool-1.0-py3-none-any.whl") as zf:
+        assert zf.read("tool/__init__.py") == b"TOOL = 2\n"
+    assert before["lib-1.0-py3-none-any.whl"] == after["lib-1.0-py3-none-any.whl"]
+
+
+def test_patch_that_does_not_apply_names_patch_and_hunk(workspace, tree, capsys):
+    workspace.add_patch("lib", "0001-wrong.patch", "--- a/payload.txt\n+++ b/payload.txt\n@@ -1 +1 @@\n-NOT THERE\n+X\n")
+    run = workspace.build(capsys, "lib")
+    assert run.code == 1
+    first = run.err.splitlines()[0]
+    assert "0001-wrong.patch" in first and "lib-1.0" in first and "FAILED" in first
+    assert not list(workspace.output.glob("simple/lib/*.whl"))
+
+
+def test_build_dependency_cycle_is_reported_with_its_path(workspace, fake_pypi, capsys):
+    fake_pypi.add(FakeProject("chicken", build_requires=["egg"]), FakeProject("egg", build_requires=["chicken"]))
+    run = workspace.build(capsys, "chicken")
+    assert run.code == 1
+    assert "cycle" in run.err
+    assert "chicken==1.0 -[build-system]-> egg==1.0 -[build-system]-> chicken==1.0" in run.err
+
+
+@pytest.mark.parametrize("mode, expected", [("build", "build_wheel failed (exit 3)"), ("requires", "get_requires_for_build_wheel failed"), ("nowheel", "backend returned no wheel")])
+def test_failing_backend_stops_with_package_log_and_tail(workspace, fake_pypi, capsys, mode, expected):
+    fake_pypi.add(FakeProject("broken", fail=mode))
+    run = workspace.build(capsys, "broken")
+    assert run.code == 1
+    lines = run.err.splitlines()
+    assert lines[0].startswith("error: broken==1.0") and expected in lines[0]
+    log = workspace.output / "logs" / "broken-1.0.log"
+    assert f"log: {log}" in run.err
+    if mode == "build":
+        assert "error: fake compiler failed on line 42" in run.err  # the tail of the log is shown
+    assert not (workspace.output / "simple" / "broken").exists()
+    assert not list(workspace.output.glob("simple/**/*.tmp"))
+
+
+def test_build_environment_is_scrubbed_and_reproducible(workspace, fake_pypi, capsys, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_secret")
+    monkeypatch.setenv("PIP_INDEX_URL", "https://evil.example/simple")
+    monkeypatch.setenv("PYTHONPATH", "/somewhere")
+    fake_pypi.add(FakeProject("envprobe", print_env=True))
+    assert workspace.build(capsys, "envprobe").code == 0
+    log = (workspace.output / "logs" / "envprobe-1.0.log").read_text()
+    assert "ENV SOURCE_DATE_EPOCH=315532800" in log
+    assert "ENV PIP_CONFIG_FILE=/dev/null" in log
+    assert "ghp_secret" not in log and "evil.example" not in log and "ENV PYTHONPATH" not in log
+
+
+def test_only_rebuilds_one_package_and_takes_the_rest_from_the_index(workspace, tree, capsys):
+    assert workspace.build(capsys, "app").code == 0
+    graph_before = (workspace.output / "graph.json").read_text()
+    assert workspace.build(capsys, "--only", "app").code == 0
+    statuses = workspace.statuses()
+    assert statuses["app==1.0"] == "built"
+    assert statuses["tool==1.0"] == statuses["toolhelper==1.0"] == statuses["dyn==1.0"] == "index"
+    assert "lib==1.0" not in statuses  # its runtime deps are not rebuilt
+    assert (workspace.output / "graph.json").read_text() == graph_before
+
+
+def test_only_without_a_built_index_says_what_to_do(workspace, tree, capsys):
+    run = workspace.build(capsys, "--only", "app")
+    assert run.code == 1
+    assert "run the full build first" in run.err.splitlines()[0]
+
+
+def test_sdist_hash_mismatch_is_refused(workspace, fake_pypi, capsys):
+    fake_pypi.bad_hash.add("tampered")
+    fake_pypi.add(FakeProject("tampered"))
+    run = workspace.build(capsys, "tampered")
+    assert run.code == 1
+    assert "sha256 mismatch" in run.err.splitlines()[0] and "tampered-1.0.tar.gz" in run.err
+    assert not list(workspace.cache.glob("sdists/**/*.tar.gz"))
+
+
+def test_constraint_that_excludes_every_version_is_explained(workspace, tree, capsys):
+    workspace.write("constraints/cpu.txt", "-c common.txt\nlib==9.9\n")
+    run = workspace.build(capsys, "app")
+    assert run.code == 1
+    line = run.err.splitlines()[0]
+    assert "lib" in line and "cpu.txt:2" in line and "install requirement of app==1.0" in line
+
+
+def test_unknown_package_variant_and_bad_jobs(workspace, fake_pypi, capsys):
+    run = workspace.build(capsys, "no-such-thing")
+    assert run.code == 1 and "no-such-thing: no such package" in run.err
+    run = workspace.build(capsys, "lib", variant="quantum")
+    assert run.code == 1 and "unknown variant 'quantum'" in run.err
+    with pytest.raises(SystemExit) as exit_info:
+        workspace.build(capsys, "--jobs", "0", "lib")
+    assert exit_info.value.code == 2
+    assert "--jobs '0': must be at least 1" in capsys.readouterr().err
+
+
+def test_a_second_run_on_the_same_output_is_refused(workspace, tree, capsys):
+    from wheelwright.lock import output_lock
+
+    with output_lock(workspace.output):
+        run = workspace.build(capsys, "lib")
+    assert run.code == 1 and "another wheelwright run" in run.err
+
+
+def test_recipe_env_reaches_the_backend(workspace, fake_pypi, capsys):
+    fake_pypi.add(FakeProject("envprobe", print_env=True))
+    workspace.write("recipes/envprobe.py", "from wheelwright import Recipe\nrecipe = Recipe('envprobe')\n\n@recipe.env()\ndef env(ctx):\n    return {'FROM_RECIPE': ctx.variant.name}\n")
+    assert workspace.build(capsys, "envprobe").code == 0
+    assert "ENV FROM_RECIPE=cpu" in (workspace.output / "logs" / "envprobe-1.0.log").read_text()
+
+
+def test_recipe_that_raises_names_the_recipe(workspace, fake_pypi, capsys):
+    fake_pypi.add(FakeProject("envprobe"))
+    workspace.write("recipes/envprobe.py", "from wheelwright import Recipe\nrecipe = Recipe('envprobe')\n\n@recipe.env()\ndef env(ctx):\n    raise KeyError('MISSING')\n")
+    run = workspace.build(capsys, "envprobe")
+    assert run.code == 1
+    assert "recipes/envprobe.py env: recipe raised KeyError" in run.err.splitlines()[0]
+
+
+def test_killed_publish_leaves_no_partial_wheel(tmp_path):
+    """A kill between write and rename leaves only a hidden temp file the index never lists."""
+    from wheelwright.localindex import LocalIndex
+
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    wheel.write_bytes(b"x" * 1000)
+    index = LocalIndex(tmp_path / "simple")
+    (tmp_path / "simple" / "demo").mkdir(parents=True)
+    (tmp_path / "simple" / "demo" / ".demo-1.0-py3-none-any.whl.abc.tmp").write_bytes(b"x" * 10)  # as a kill leaves it
+    index.publish(wheel)
+    page = (tmp_path / "simple" / "demo" / "index.html").read_text()
+    assert "demo-1.0-py3-none-any.whl#sha256=" in page and ".tmp" not in page
+    assert os.path.getsize(tmp_path / "simple" / "demo" / "demo-1.0-py3-none-any.whl") == 1000
