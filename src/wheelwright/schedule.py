@@ -146,6 +146,7 @@ class TreeBuilder:
 
     def run(self, requirements: Sequence[Requirement]) -> BuildResult:
         started = time.monotonic()
+        shutil.rmtree(self.s.work_dir, ignore_errors=True)  # a failed run's leftovers, kept until now for debugging
         for path in (self.s.simple_dir, self.s.logs_dir, self.s.work_dir, self.s.state_dir):
             path.mkdir(parents=True, exist_ok=True)
         try:
