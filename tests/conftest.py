@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,9 +12,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fakepypi import FakePyPI  # noqa: E402
 
+from helpers import copy_project  # noqa: E402
+
 from wheelwright.cli import main  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -62,15 +62,6 @@ class Workspace:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         return path
-
-
-def copy_project(destination: Path) -> Path:
-    """The repository's own project files, so tests run the real recipes and variants."""
-    destination.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "variants.toml", destination)
-    for folder in ("constraints", "recipes", "patches"):
-        shutil.copytree(REPO / folder, destination / folder, dirs_exist_ok=True)
-    return destination
 
 
 @pytest.fixture

@@ -1,0 +1,128 @@
+"""The requests tree, built for real from PyPI sdists with every build backend built from source too."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import subprocess
+import tarfile
+
+import pytest
+from helpers import SHARED_CACHE, copy_project, isolated_install, wheelwright
+
+
+pytestmark = pytest.mark.xdist_group("requests")
+
+BACKENDS = {"setuptools", "flit-core", "hatchling"}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("requests")
+    project = copy_project(root / "project")
+    output = root / "out"
+    run = wheelwright(project, "requests", output=output)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return project, output
+
+
+def _graph(output):
+    return json.loads((output / "graph.json").read_text())
+
+
+def _report(output):
+    return json.loads((output / "report.json").read_text())["nodes"]
+
+
+def test_whole_tree_and_its_backends_come_from_source(built):
+    _, output = built
+    graph = _graph(output)
+    names = {n["name"] for n in graph["nodes"]}
+    assert {"requests", "urllib3", "idna", "certifi", "charset-normalizer"} <= names
+    assert BACKENDS <= names, "build backends must be built from source too"
+    for node in graph["nodes"]:
+        assert node["source_url"].endswith((".tar.gz", ".zip")) and len(node["source_sha256"]) == 64
+        assert node["wheel"] and list((output / "simple" / node["name"]).glob(node["wheel"]))
+        assert (output / "logs" / f"{node['name']}-{node['version']}.log").exists()
+    kinds = {e["kind"] for e in graph["edges"]}
+    assert kinds == {"toplevel", "install", "build-system", "build-backend"}
+    assert set(s["status"] for s in _report(output).values()) == {"built"}
+    order = json.loads((output / "build-order.json").read_text())
+    assert sorted(order) == sorted(n["id"] for n in graph["nodes"])
+    position = {node: i for i, node in enumerate(order)}
+    for edge in graph["edges"]:
+        if edge["kind"] in ("build-system", "build-backend"):
+            assert position[edge["child"]] < position[edge["parent"]], edge
+
+
+def test_installs_and_imports_from_our_index_alone(built, tmp_path):
+    _, output = built
+    python = isolated_install(tmp_path, output / "simple", "requests")
+    code = "import requests, urllib3, idna, certifi, charset_normalizer; print(requests.__version__, requests.__file__)"
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout
+    version = next(n["version"] for n in _graph(output)["nodes"] if n["name"] == "requests")
+    assert out.startswith(version) and str(tmp_path / "venv") in out
+
+
+def test_unchanged_rerun_builds_nothing(built):
+    project, output = built
+    run = wheelwright(project, "requests", output=output)
+    assert run.returncode == 0, run.stderr
+    assert set(s["status"] for s in _report(output).values()) == {"cached"}
+
+
+def test_changed_patch_rebuilds_that_package_and_what_builds_on_it(built):
+    project, output = built
+    patch = project / "patches" / "flit-core" / "0001-mark.patch"
+    patch.parent.mkdir(parents=True, exist_ok=True)
+    before = _graph(output)
+    patch.write_text(_append_line_patch(before, "flit-core", "flit_core/__init__.py", "# patched by the cache test\n"))
+    try:
+        run = wheelwright(project, "requests", output=output)
+    finally:
+        patch.unlink()
+    assert run.returncode == 0, run.stderr
+    after = _graph(output)
+    sha = lambda graph: {n["id"]: n["wheel_sha256"] for n in graph["nodes"]}
+    changed = {n for n, digest in sha(after).items() if sha(before)[n] != digest}
+    flit = next(n["id"] for n in after["nodes"] if n["name"] == "flit-core")
+    assert flit in changed
+    # Rebuilt: flit-core, and every package whose build environment holds a wheel that changed.
+    # A rebuilt wheel that comes out byte-identical (reproducible builds) stops the ripple there.
+    expected = {flit} | {n["id"] for n in after["nodes"] if _build_needs(after, n["id"]) & changed}
+    statuses = _report(output)
+    assert {n for n, s in statuses.items() if s["status"] == "built"} == expected
+    direct = {n["id"] for n in after["nodes"] if flit in _build_needs(after, n["id"])}
+    assert direct <= expected and any(n.startswith("idna==") for n in direct)
+    assert not any(n.startswith(("certifi==", "setuptools==")) for n in expected)
+    assert {s["status"] for n, s in statuses.items() if n not in expected} == {"cached"}
+
+
+def _append_line_patch(graph, name, member, line):
+    """A patch that changes a file the wheel ships, made from the real cached sdist."""
+    node = next(n for n in graph["nodes"] if n["name"] == name)
+    archive = next(SHARED_CACHE.glob(f"sdists/*/{node['source_sha256']}/*"))
+    with tarfile.open(archive) as tar:
+        top = tar.getnames()[0].split("/")[0]
+        original = tar.extractfile(f"{top}/{member}").read().decode().splitlines(keepends=True)
+    return "".join(difflib.unified_diff(original, original + [line], f"a/{member}", f"b/{member}"))
+
+
+def _build_needs(graph, node):
+    children = lambda parent, kinds: [e["child"] for e in graph["edges"] if e["parent"] == parent and e["kind"] in kinds]
+    seen, stack = set(), children(node, ("build-system", "build-backend"))
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(children(current, ("install",)))
+    return seen
+
+
+def test_only_rebuilds_one_package_from_the_index(built):
+    project, output = built
+    run = wheelwright(project, "--only", "idna", output=output)
+    assert run.returncode == 0, run.stderr
+    statuses = {n: s["status"] for n, s in _report(output).items()}
+    assert [n for n, s in statuses.items() if s == "built"] == [n for n in statuses if n.startswith("idna==")]
+    assert {s for n, s in statuses.items() if not n.startswith("idna==")} == {"index"}
