@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from .recipes import recipe_names
 from .repair import PassThrough
 from .report import failure_message, summary, write_outputs
 from .schedule import BuildSettings, TreeBuilder, tail
+from .sessions import engine_sessions
 from .variants import load_variants, select_variant
 
 
@@ -52,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("recipes", help="list packages that have a recipe module")
     sub.add_parser("variants", help="list variants")
+    sub.add_parser("matrix", help="GitHub Actions matrix (JSON) of every generated build session")
     return parser
 
 
@@ -61,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         project = Project.at(args.project)
         if args.command == "recipes":
             print("\n".join(recipe_names(project.recipes_dir)))
+            return 0
+        if args.command == "matrix":
+            print(json.dumps({"include": [{"session": spec.name} for spec in engine_sessions(project.root)]}))
             return 0
         variants = load_variants(project.variants_file)
         if args.command == "variants":
