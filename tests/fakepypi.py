@@ -29,6 +29,9 @@ def get_requires_for_build_wheel(config_settings=None):
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    if CFG.get("sleep"):
+        import time
+        time.sleep(CFG["sleep"])
     for module in CFG.get("imports", []):
         __import__(module)
     if CFG.get("print_env"):
@@ -74,11 +77,12 @@ class FakeProject:
     print_env: bool = False
     payload: str = "VALUE = 1\n"
     yanked: bool = False
+    sleep: float = 0.0
 
     def sdist(self) -> tuple[str, bytes]:
         dist = self.name.replace("-", "_")
         root = f"{dist}-{self.version}"
-        config = {k: getattr(self, k) for k in ("name", "version", "dynamic", "requires_dist", "imports", "fail", "print_env")}
+        config = {k: getattr(self, k) for k in ("name", "version", "dynamic", "requires_dist", "imports", "fail", "print_env", "sleep")}
         pyproject = (
             "[build-system]\n"
             f"requires = {json.dumps(self.build_requires)}\n"

@@ -30,6 +30,10 @@ class LocalIndex:
             self._write_root_page()
         return target
 
+    def remove_partial_files(self) -> None:
+        for leftover in self.root.glob("**/.*.tmp"):
+            leftover.unlink(missing_ok=True)
+
     def wheels(self, name: str) -> list[Path]:
         directory = self.root / canonicalize_name(name)
         return sorted(directory.glob("*.whl")) if directory.is_dir() else []

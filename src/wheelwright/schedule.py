@@ -147,6 +147,7 @@ class TreeBuilder:
     def run(self, requirements: Sequence[Requirement]) -> BuildResult:
         started = time.monotonic()
         shutil.rmtree(self.s.work_dir, ignore_errors=True)  # a failed run's leftovers, kept until now for debugging
+        self.local.remove_partial_files()  # a killed publish leaves a hidden temp file; the index never listed it
         for path in (self.s.simple_dir, self.s.logs_dir, self.s.work_dir, self.s.state_dir):
             path.mkdir(parents=True, exist_ok=True)
         try:
