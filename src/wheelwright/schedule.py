@@ -103,6 +103,7 @@ class _Node:
     requires_dist: list[str] = field(default_factory=list)
     status: str = ""
     seconds: float = 0.0
+    log_started: bool = False
 
 
 @dataclass(frozen=True)
@@ -349,7 +350,10 @@ class TreeBuilder:
 
     # ----- jobs (worker threads; they touch only their own node) -------------------------------
 
-    def _log(self, node: _Node, mode: str = "a") -> IO[str]:
+    def _log(self, node: _Node) -> IO[str]:
+        """Opened only when real work happens, so a cached node keeps the log of the build that made it."""
+        mode = "a" if node.log_started else "w"
+        node.log_started = True
         return open(self.s.logs_dir / f"{node.name}-{node.version}.log", mode)
 
     def _context(self, node: _Node) -> RecipeContext:
@@ -371,11 +375,10 @@ class TreeBuilder:
             python=[self.s.interpreter.markers["implementation_name"], self.s.interpreter.version, self.s.interpreter.markers["platform_machine"]],
             source_date_epoch=self.s.source_date_epoch,
         )
-        with self._log(node, "w") as log:
-            log.write(f"# {node.id} from {node.sdist.url}\n# sha256 {node.sdist.sha256} verified\n")
-            record = self.records.get("source", node.source_key)
-            if record is not None:
-                return BuildSystem.from_json(record)
+        record = self.records.get("source", node.source_key)
+        if record is not None:
+            return BuildSystem.from_json(record)
+        with self._log(node) as log:
             self._unpack(node, archive, log)
             build_system = read_build_system(node.source_dir, node.id)  # type: ignore[arg-type]
         self.records.put("source", node.source_key, build_system.to_json())
@@ -386,6 +389,7 @@ class TreeBuilder:
             return node.source_dir
         assert node.sdist is not None and node.recipe is not None
         archive = archive or fetch_sdist(node.sdist, self.s.cache_dir / "sdists")
+        log.write(f"# {node.id} from {node.sdist.url}\n# sha256 {node.sdist.sha256} verified\n")
         node.source_dir = unpack_sdist(archive, self.s.work_dir / node.id / "src")
         apply_patches(node.patches, node.source_dir, log)
         call_hook_safely(f"recipes/{node.name}.py prepare", lambda: node.recipe.prepare(self._context(node)))  # type: ignore[union-attr]
@@ -429,8 +433,6 @@ class TreeBuilder:
         if record is not None:
             wheel = self.s.simple_dir / record["path"]
             if wheel.is_file() and sha256_file(wheel) == record["sha256"]:
-                with self._log(node) as log:
-                    log.write(f"# cached: {record['path']} (key {key[:16]})\n")
                 return wheel, record["sha256"], record["requires_dist"], "cached", time.monotonic() - started
         with self._log(node) as log:
             backend = self._backend(node, first, log)

@@ -46,8 +46,11 @@ def test_builds_tree_in_dependency_order_with_typed_edges(workspace, tree, capsy
 
 def test_unchanged_rerun_builds_nothing(workspace, tree, capsys):
     assert workspace.build(capsys, "app").code == 0
+    log = (workspace.output / "logs" / "app-1.0.log").read_text()
+    assert "build_wheel" in log
     assert workspace.build(capsys, "app").code == 0
     assert set(workspace.statuses().values()) == {"cached"}
+    assert (workspace.output / "logs" / "app-1.0.log").read_text() == log  # the log of the build that made the wheel
 
 
 def test_changed_patch_rebuilds_that_package_and_what_builds_on_it(workspace, tree, capsys):
