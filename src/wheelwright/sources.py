@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
 
 from .errors import SourceError
-from .fsutil import sha256_file
+from .fsutil import atomic_writer, sha256_file
 from .index import SourceDistribution
 
 
@@ -22,20 +22,18 @@ def fetch_sdist(sdist: SourceDistribution, cache_dir: Path) -> Path:
         if sha256_file(target) == sdist.sha256:
             return target
         target.unlink()  # tampered or truncated: never used
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".download-", delete=False) as tmp:
-        try:
+    digest = hashlib.sha256()
+    try:
+        with atomic_writer(target) as out:  # hashed while streaming; a mismatch never reaches the cache
             request = urllib.request.Request(sdist.url, headers={"User-Agent": "wheelwright"})
             with urllib.request.urlopen(request, timeout=120) as response:
-                shutil.copyfileobj(response, tmp, 1 << 20)
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            Path(tmp.name).unlink(missing_ok=True)
-            raise SourceError(f"{sdist.filename}: download from {sdist.url} failed: {exc}") from None
-    actual = sha256_file(Path(tmp.name))
-    if actual != sdist.sha256:
-        Path(tmp.name).unlink(missing_ok=True)
-        raise SourceError(f"{sdist.filename}: sha256 mismatch: index says {sdist.sha256}, download is {actual}")
-    Path(tmp.name).replace(target)
+                for block in iter(lambda: response.read(1 << 20), b""):
+                    digest.update(block)
+                    out.write(block)
+            if digest.hexdigest() != sdist.sha256:
+                raise SourceError(f"{sdist.filename}: sha256 mismatch: index says {sdist.sha256}, download is {digest.hexdigest()}")
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise SourceError(f"{sdist.filename}: download from {sdist.url} failed: {exc}") from None
     return target
 
 
