@@ -214,16 +214,17 @@ def run_fromager(fromager: Path, req: str, rep: int, timeout: float) -> list[Run
     return runs
 
 
-def run_wheelwright(req: str, variant: str, rep: int, timeout: float) -> list[Run]:
+def run_wheelwright(req: str, variant: str, target_python: str, rep: int, timeout: float) -> list[Run]:
     """Cold then warm `python -m wheelwright build` with fresh output and cache dirs.
 
     Runs from the repo root (the Wheelwright project: variants.toml, recipes)
-    under this interpreter, where wheelwright is installed editable.
+    under this interpreter, where wheelwright is installed editable. It targets
+    the same Python X.Y as Fromager's venv, so both build the same wheels.
     """
     base = fresh_dir(WORK / "wheelwright" / f"rep{rep}")
     out, cache = base / "out", base / "cache"
     env = clean_env(cache_home=base / "xdg-cache")
-    cmd = [sys.executable, "-m", "wheelwright", "build", "--variant", variant,
+    cmd = [sys.executable, "-m", "wheelwright", "build", "--variant", variant, "--python", target_python,
            "--output-dir", str(out), "--cache-dir", str(cache), req]
     runs = []
     for phase in ("cold", "warm"):
@@ -297,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         fromager = ensure_fromager(python, args.upgrade_fromager)
+        target_python = subprocess.run(
+            [str(python), "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"],
+            capture_output=True, text=True, check=True).stdout.strip()
         tools = ["fromager"] if args.only_fromager else ["fromager", "wheelwright"]
         if "wheelwright" in tools:
             check_call([sys.executable, "-c", "import wheelwright"], clean_env())
@@ -307,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
                 if tool == "fromager":
                     runs += run_fromager(fromager, args.req, rep, args.timeout)
                 else:
-                    runs += run_wheelwright(args.req, args.variant, rep, args.timeout)
+                    runs += run_wheelwright(args.req, args.variant, target_python, rep, args.timeout)
     except BenchError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

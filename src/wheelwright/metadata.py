@@ -7,7 +7,7 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 
 from .errors import BuildError
 
@@ -22,11 +22,14 @@ def wheel_requires_dist(wheel: Path) -> list[str]:
     return [str(value) for value in message.get_all("Requires-Dist") or []]
 
 
-def applicable(requirements: Iterable[str], markers: Mapping[str, str], extras: Iterable[str] = ()) -> list[Requirement]:
+def applicable(requirements: Iterable[str], markers: Mapping[str, str], extras: Iterable[str] = (), *, source: str) -> list[Requirement]:
     """Requirements whose markers hold for the target interpreter, with the given extras requested."""
     result: list[Requirement] = []
     for line in requirements:
-        req = Requirement(line)
+        try:
+            req = Requirement(line)
+        except InvalidRequirement as exc:
+            raise BuildError(f"{source}: malformed requirement {line!r}: {exc}") from None
         if req.marker is None:
             result.append(req)
             continue

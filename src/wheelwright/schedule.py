@@ -274,7 +274,7 @@ class TreeBuilder:
     def _request_install_deps(self, node: _Node) -> None:
         if self.s.only is not None and node.name == self.s.only:
             return  # iterating on one recipe: its runtime deps are not rebuilt
-        for req in applicable(node.requires_dist, self.s.interpreter.markers, sorted(node.extras)):
+        for req in applicable(node.requires_dist, self.s.interpreter.markers, sorted(node.extras), source=f"{node.id} Requires-Dist"):
             if str(req) not in node.requested_install:
                 node.requested_install.add(str(req))
                 self._request(node.id, req, "install")
@@ -284,12 +284,12 @@ class TreeBuilder:
     def _on_prepared(self, node: _Node, build_system: BuildSystem) -> None:
         node.build_system = build_system
         node.phase = Phase.WAIT_BUILD_SYSTEM
-        for req in applicable(build_system.requires, self.s.interpreter.markers):
+        for req in applicable(build_system.requires, self.s.interpreter.markers, source=f"{node.id} [build-system] requires"):
             self._request(node.id, req, "build-system")
 
     def _on_discovered(self, node: _Node, requires: list[str]) -> None:
         node.phase = Phase.WAIT_BACKEND
-        for req in applicable(requires, self.s.interpreter.markers):
+        for req in applicable(requires, self.s.interpreter.markers, source=f"{node.id} get_requires_for_build_wheel"):
             self._request(node.id, req, "build-backend")
 
     def _on_built(self, node: _Node, outcome: tuple[Path, str, list[str], str, float]) -> None:
