@@ -103,6 +103,8 @@ class _Node:
     requires_dist: list[str] = field(default_factory=list)
     status: str = ""
     seconds: float = 0.0
+    started_at: float = 0.0  # seconds into the run when its build work began / it was published
+    finished_at: float = 0.0
     log_started: bool = False
 
 
@@ -112,6 +114,8 @@ class NodeOutcome:
     status: str  # built | cached | index
     wheel: str
     seconds: float
+    started_at: float
+    finished_at: float
 
 
 @dataclass(frozen=True)
@@ -142,11 +146,12 @@ class TreeBuilder:
         self._io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="io")
         self._builders = ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="build")
         self._tags = _target_tags(settings.interpreter)
+        self._t0 = time.monotonic()
 
     # ----- the main loop -----------------------------------------------------------------------
 
     def run(self, requirements: Sequence[Requirement]) -> BuildResult:
-        started = time.monotonic()
+        started = self._t0 = time.monotonic()
         shutil.rmtree(self.s.work_dir, ignore_errors=True)  # a failed run's leftovers, kept until now for debugging
         self.local.remove_partial_files()  # a killed publish leaves a hidden temp file; the index never listed it
         for path in (self.s.simple_dir, self.s.logs_dir, self.s.work_dir, self.s.state_dir):
@@ -178,7 +183,8 @@ class TreeBuilder:
         if self._failure is not None:
             raise self._failure
         outcomes = tuple(
-            NodeOutcome(n.id, n.status, n.wheel.name if n.wheel else "", round(n.seconds, 3)) for n in self.nodes.values()
+            NodeOutcome(n.id, n.status, n.wheel.name if n.wheel else "", round(n.seconds, 3), round(n.started_at, 3), round(n.finished_at, 3))
+            for n in self.nodes.values()
         )
         return BuildResult(self.graph, outcomes, time.monotonic() - started)
 
@@ -294,6 +300,7 @@ class TreeBuilder:
 
     def _on_built(self, node: _Node, outcome: tuple[Path, str, list[str], str, float]) -> None:
         node.wheel, node.wheel_sha256, node.requires_dist, node.status, node.seconds = outcome
+        node.finished_at = time.monotonic() - self._t0
         node.phase = Phase.PUBLISHED
         info = self.graph.nodes[node.id]
         info.wheel, info.wheel_sha256, info.patches = node.wheel.name, node.wheel_sha256, [p.path.name for p in node.patches]
@@ -413,6 +420,7 @@ class TreeBuilder:
         return Backend(source_dir, node.build_system, node.env.python, env, log, node.id)
 
     def _discover(self, node: _Node, wheels: list[tuple[Path, str]]) -> list[str]:
+        node.started_at = time.monotonic() - self._t0
         node.discover_key = content_key(source=node.source_key, wheels=[sha for _, sha in wheels])
         record = self.records.get("discover", node.discover_key)
         if record is not None:

@@ -191,3 +191,24 @@ def test_killed_publish_leaves_no_partial_wheel(tmp_path):
     page = (tmp_path / "simple" / "demo" / "index.html").read_text()
     assert "demo-1.0-py3-none-any.whl#sha256=" in page and ".tmp" not in page
     assert os.path.getsize(tmp_path / "simple" / "demo" / "demo-1.0-py3-none-any.whl") == 1000
+
+
+def test_a_package_starts_as_soon_as_its_build_needs_are_published_not_in_rounds(workspace, fake_pypi, capsys):
+    # slow and first start together; second needs only first, so it must start while slow still builds.
+    fake_pypi.add(FakeProject("slow", sleep=4), FakeProject("first"), FakeProject("second", build_requires=["first"]),
+                  FakeProject("top", build_requires=["slow", "second"]))
+    assert workspace.build(capsys, "top").code == 0
+    nodes = workspace.report()["nodes"]
+    assert nodes["second==1.0"]["started_at"] < nodes["slow==1.0"]["finished_at"]
+    assert nodes["top==1.0"]["started_at"] >= max(nodes["slow==1.0"]["finished_at"], nodes["second==1.0"]["finished_at"])
+
+
+def test_install_requirements_follow_markers_and_extras_of_the_target(workspace, fake_pypi, capsys):
+    fake_pypi.add(
+        FakeProject("app", requires_dist=["lib[fast]"]),
+        FakeProject("lib", requires_dist=['speedup; extra == "fast"', 'docsonly; extra == "docs"', 'legacy; python_version < "3"',
+                                          'modern; python_version >= "3.8"']),
+        FakeProject("speedup"), FakeProject("modern"),
+    )
+    assert workspace.build(capsys, "app").code == 0
+    assert set(workspace.statuses()) == {"app==1.0", "lib==1.0", "speedup==1.0", "modern==1.0"}
