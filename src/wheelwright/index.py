@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -12,19 +13,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
-from packaging.version import Version
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
 
 from .errors import ResolutionError, SourceError
 from .fsutil import atomic_write_bytes
+from .lazywheel import read_remote_wheel_metadata
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 _ACCEPT = "application/vnd.pypi.simple.v1+json"
 
 
 @dataclass(frozen=True)
-class SourceDistribution:
-    """One sdist file the index offers."""
+class IndexFile:
+    """One file (sdist or wheel) the index offers for a project."""
 
     name: str
     version: Version
@@ -33,16 +42,30 @@ class SourceDistribution:
     sha256: str
     requires_python: str | None
     yanked: bool
+    tags: frozenset[Tag] = frozenset()  # empty for sdists
+    metadata_sha256: str | None = None  # PEP 658/714 core metadata served beside a wheel
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+
+SourceDistribution = IndexFile  # an IndexFile whose filename is an sdist's
 
 
 class PackageIndex(Protocol):
-    """What the resolver needs from an index: the sdists of one project."""
+    """What resolution needs from an index: every file of one project, and wheel metadata (PEP 658)."""
 
-    def sdists(self, name: str) -> list[SourceDistribution]: ...
+    def files(self, name: str) -> list[IndexFile]: ...
+
+    def sdists(self, name: str) -> list[IndexFile]: ...
+
+    def wheel_metadata(self, wheel: IndexFile) -> bytes: ...
 
 
 class SimpleJsonIndex:
-    """A PEP 691 index over HTTP. Responses are cached for ``ttl`` seconds; ``ttl=0`` always refetches."""
+    """A PEP 691 index over HTTP. Pages are cached for ``ttl`` seconds (``ttl=0`` always refetches);
+    wheel metadata is cached forever under the wheel's hash."""
 
     def __init__(self, url: str, cache_dir: Path, ttl: float = 3600.0, timeout: float = 60.0) -> None:
         self.url = url.rstrip("/")
@@ -51,9 +74,9 @@ class SimpleJsonIndex:
         self.timeout = timeout
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
-        self._memory: dict[str, list[SourceDistribution]] = {}
+        self._memory: dict[str, list[IndexFile]] = {}
 
-    def sdists(self, name: str) -> list[SourceDistribution]:
+    def files(self, name: str) -> list[IndexFile]:
         key = canonicalize_name(name)
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
@@ -61,6 +84,40 @@ class SimpleJsonIndex:
             if key not in self._memory:
                 self._memory[key] = _parse_project(key, self._page(key))
             return self._memory[key]
+
+    def sdists(self, name: str) -> list[IndexFile]:
+        return [f for f in self.files(name) if not f.is_wheel]
+
+    def wheel_metadata(self, wheel: IndexFile) -> bytes:
+        """A wheel's METADATA without downloading the wheel, cached under the wheel's own hash.
+
+        PEP 658 ``.metadata`` first (verified when the index states its hash; PyPI serves the file
+        even where its JSON omits the key), else HTTP range reads of the wheel's zip directory.
+        """
+        cached = self.cache_dir / "metadata" / wheel.sha256[:2] / wheel.sha256
+        try:
+            return cached.read_bytes()
+        except OSError:
+            pass
+        try:
+            data = self._get(wheel.url + ".metadata", accept="*/*")
+        except SourceError:
+            data = read_remote_wheel_metadata(wheel.url, wheel.filename, self.timeout)
+        else:
+            if wheel.metadata_sha256 and hashlib.sha256(data).hexdigest() != wheel.metadata_sha256:
+                raise SourceError(f"{wheel.filename}.metadata: sha256 mismatch with the index")
+        atomic_write_bytes(cached, data)
+        return data
+
+    def _get(self, url: str, accept: str) -> bytes:
+        request = urllib.request.Request(url, headers={"Accept": accept, "User-Agent": "wheelwright"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.read()
+        except urllib.error.HTTPError as exc:
+            raise SourceError(f"{url}: index answered HTTP {exc.code}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise SourceError(f"{url}: unreachable ({exc})") from None
 
     def _page(self, name: str) -> dict:
         cached = self.cache_dir / f"{name}.json"
@@ -87,21 +144,26 @@ class SimpleJsonIndex:
         return data
 
 
-def _parse_project(name: str, page: dict) -> list[SourceDistribution]:
+def _parse_project(name: str, page: dict) -> list[IndexFile]:
     result = []
     for entry in page.get("files", []):
         filename = entry["filename"]
-        if not filename.endswith((".tar.gz", ".zip")):
-            continue
+        tags: frozenset[Tag] = frozenset()
         try:
-            _, version = parse_sdist_filename(filename)
-        except InvalidSdistFilename:
+            if filename.endswith(".whl"):
+                _, version, _, tags = parse_wheel_filename(filename)
+            elif filename.endswith((".tar.gz", ".zip")):
+                _, version = parse_sdist_filename(filename)
+            else:
+                continue
+        except (InvalidSdistFilename, InvalidWheelFilename, InvalidVersion):
             continue
         sha256 = entry.get("hashes", {}).get("sha256")
         if not sha256:
             continue
+        metadata = entry.get("core-metadata") or entry.get("data-dist-info-metadata")
         result.append(
-            SourceDistribution(
+            IndexFile(
                 name=name,
                 version=version,
                 filename=filename,
@@ -109,6 +171,8 @@ def _parse_project(name: str, page: dict) -> list[SourceDistribution]:
                 sha256=sha256,
                 requires_python=entry.get("requires-python"),
                 yanked=bool(entry.get("yanked")),
+                tags=frozenset(tags),
+                metadata_sha256=metadata.get("sha256") if isinstance(metadata, dict) else None,
             )
         )
     return result
