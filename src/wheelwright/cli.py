@@ -22,7 +22,8 @@ from .repair import PassThrough
 from .report import failure_message, summary, write_outputs
 from .schedule import BuildSettings, TreeBuilder, tail
 from .sessions import engine_sessions
-from .variants import load_variants, select_variant
+from .toolchain import check_toolchain
+from .variants import every_variant, load_variants, select_variant
 
 
 def _positive_int(text: str) -> int:
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="build requirements and their whole tree from source")
     build.add_argument("requirements", nargs="*", metavar="REQ", help="PyPI requirements (default: the variant's stack)")
     build.add_argument("--variant", default="cpu")
+    build.add_argument("--accelerator-version", metavar="V", help="a row of the variant's matrix (default: its default_version)")
     build.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1)
     build.add_argument("--only", metavar="PKG", help="rebuild just PKG, taking everything else from the index")
     build.add_argument("--python", default="3.11", metavar="X.Y", help="target interpreter (default 3.11)")
@@ -53,8 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--wait", type=float, default=0.0, metavar="S", help="wait up to S seconds for another run's lock")
 
     sub.add_parser("recipes", help="list packages that have a recipe module")
-    sub.add_parser("variants", help="list variants")
-    sub.add_parser("matrix", help="GitHub Actions matrix (JSON) of every generated build session")
+    sub.add_parser("variants", help="list every variant and accelerator version")
+    sub.add_parser("ci-matrix", help="GitHub Actions matrix (JSON) of every generated build session")
+    toolchain = sub.add_parser("toolchain", help="check this machine against a variant's toolchain")
+    toolchain.add_argument("--variant", default="cpu")
+    toolchain.add_argument("--accelerator-version", metavar="V")
     return parser
 
 
@@ -65,14 +70,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "recipes":
             print("\n".join(recipe_names(project.recipes_dir)))
             return 0
-        if args.command == "matrix":
+        if args.command == "ci-matrix":
             print(json.dumps({"include": [{"session": spec.name} for spec in engine_sessions(project.root)]}))
             return 0
         variants = load_variants(project.variants_file)
         if args.command == "variants":
-            for variant in variants.values():
-                print(f"{variant.name}\t{variant.description}")
+            for variant in every_variant(variants):
+                print(f"{variant.label}\t{variant.description}\tarchs={';'.join(variant.archs) or '-'}\tconstraints={','.join(variant.constraints)}")
             return 0
+        if args.command == "toolchain":
+            return _toolchain(select_variant(variants, args.variant, args.accelerator_version))
         return _build(args, project, variants)
     except BuildError as exc:
         print(failure_message(str(exc), exc.log_path, tail(exc.log_path)), file=sys.stderr)
@@ -85,8 +92,20 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _toolchain(variant) -> int:
+    statuses = check_toolchain(variant)
+    for status in statuses:
+        print(f"{'ok ' if status.ok else 'MISSING' if status.found is None else 'WRONG'}\t{status.describe()}")
+    if not statuses:
+        print(f"{variant.label}: no toolchain requirements")
+    if any(not s.ok for s in statuses):
+        print(f"builder image for {variant.label}: {variant.builder_image or '(none declared)'}")
+        return 1
+    return 0
+
+
 def _build(args: argparse.Namespace, project: Project, variants) -> int:
-    variant = select_variant(variants, args.variant)
+    variant = select_variant(variants, args.variant, args.accelerator_version)
     texts = args.requirements or ([args.only] if args.only else list(variant.stack))
     if not texts:
         raise WheelwrightError(f"variant {variant.name!r} has no default stack; name requirements to build")
@@ -97,7 +116,7 @@ def _build(args: argparse.Namespace, project: Project, variants) -> int:
         except InvalidRequirement as exc:
             raise WheelwrightError(f"requirement {text!r} is malformed: {exc}") from None
     cache_dir = (args.cache_dir or default_cache_dir()).resolve()
-    output_dir = (args.output_dir or project.output_dir(variant.name)).resolve()
+    output_dir = (args.output_dir or project.output_dir(variant.label)).resolve()
     settings = BuildSettings(
         project=project,
         variant=variant,

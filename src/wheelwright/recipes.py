@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +49,46 @@ class RecipeContext:
 Hook = Callable[[RecipeContext], Any]
 
 
+@dataclass(frozen=True, kw_only=True)
+class GitSource:
+    """Source from an upstream git tag, for packages PyPI has no usable sdist of.
+
+    ``commits`` pins each audited version's tag to the commit it must resolve to.
+    """
+
+    url: str
+    tag: str = "v{version}"
+    commits: Mapping[str, str] = field(default_factory=dict)
+
+    def ref(self, version: str) -> str:
+        return self.tag.format(version=version)
+
+    def describe(self, version: str) -> str:
+        commit = self.commits.get(version)
+        return f"git {self.url} @ {self.ref(version)}" + (f" ({commit[:12]})" if commit else " (commit not pinned)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UrlSource:
+    """Source from a release tarball URL template, each version's sha256 declared."""
+
+    url: str
+    sha256: Mapping[str, str] = field(default_factory=dict)
+
+    def describe(self, version: str) -> str:
+        return self.url.format(version=version) + (f" (sha256 {self.sha256[version][:12]})" if version in self.sha256 else " (sha256 not declared)")
+
+
+Source = GitSource | UrlSource
+
+
 class Recipe:
     """A package's quirks, as hooks keyed by (hook name, variant or None for all)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, source: Source | None = None, renamed_from: tuple[str, ...] = ()) -> None:
         self.name = canonicalize_name(name)
+        self.source = source  # None: the PyPI sdist
+        self.renamed_from = tuple(canonicalize_name(n) for n in renamed_from)
         self._hooks: dict[tuple[str, str | None], Hook] = {}
 
     def _register(self, hook: str, variants: tuple[str, ...]) -> Callable[[Hook], Hook]:

@@ -16,7 +16,7 @@ def write_outputs(result: BuildResult, settings: BuildSettings, *, full: bool) -
         atomic_write_text(out / "graph.json", result.graph.to_json() + "\n")
         atomic_write_text(out / "build-order.json", json.dumps(result.graph.build_order(), indent=1) + "\n")
     report = {
-        "variant": settings.variant.name,
+        "variant": settings.variant.label,
         "python": settings.interpreter.full_version,
         "jobs": settings.jobs,
         "only": settings.only,
@@ -29,7 +29,7 @@ def write_outputs(result: BuildResult, settings: BuildSettings, *, full: bool) -
 def summary(result: BuildResult, settings: BuildSettings) -> str:
     built, cached, index = (len(result.by_status(s)) for s in ("built", "cached", "index"))
     parts = [f"{built} built", f"{cached} cached"] + ([f"{index} taken from the index"] if index else [])
-    return f"{settings.variant.name}: {len(result.outcomes)} packages ({', '.join(parts)}) in {result.seconds:.1f}s -> {settings.simple_dir}"
+    return f"{settings.variant.label}: {len(result.outcomes)} packages ({', '.join(parts)}) in {result.seconds:.1f}s -> {settings.simple_dir}"
 
 
 def failure_message(message: str, log_path: str | None, tail_lines: list[str]) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .project import Project
 from .recipes import recipe_names
-from .variants import load_variants
+from .variants import load_variants, select_variant
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ def engine_sessions(root: Path) -> list[SessionSpec]:
     project = Project.at(root)
     variants = load_variants(project.variants_file)
     specs: list[SessionSpec] = []
-    for variant in variants.values():
+    for variant in (select_variant(variants, name) for name in variants):
         stack = ", ".join(variant.stack) or "nothing by default"
         specs.append(SessionSpec(
             f"build-{variant.name}",
@@ -30,7 +30,7 @@ def engine_sessions(root: Path) -> list[SessionSpec]:
             ("build", "--variant", variant.name),
         ))
     for package in recipe_names(project.recipes_dir):
-        for variant in variants.values():
+        for variant in (select_variant(variants, name) for name in variants):
             specs.append(SessionSpec(
                 f"build-{variant.name}-{package}",
                 f"Build {package} and its whole tree for {variant.description} (recipes/{package.replace('-', '_')}.py).",

@@ -34,6 +34,6 @@ def test_nox_lists_generated_sessions_with_docstrings():
 
 
 def test_matrix_lists_every_session(capsys):
-    assert main(["--project", str(REPO), "matrix"]) == 0
+    assert main(["--project", str(REPO), "ci-matrix"]) == 0
     matrix = json.loads(capsys.readouterr().out)
     assert {"session": "build-cuda-markupsafe"} in matrix["include"]
