@@ -17,10 +17,13 @@ from .index import PYPI_SIMPLE, SimpleJsonIndex, default_cache_dir
 from .interpreters import find_interpreter
 from .lock import output_lock
 from .project import Project
-from .recipes import recipe_names
 from .repair import PassThrough
 from .report import failure_message, summary, write_outputs
-from .schedule import BuildSettings, TreeBuilder, tail
+from .fsutil import atomic_write_text
+from .published import IndexMetadataSource
+from .recipes import declared_renames, recipe_names
+from .renames import load_renames
+from .schedule import BuildSettings, Planner, TreeBuilder, tail, target_tags
 from .sessions import engine_sessions
 from .toolchain import check_toolchain
 from .variants import every_variant, load_variants, select_variant
@@ -130,8 +133,16 @@ def _build(args: argparse.Namespace, project: Project, variants) -> int:
         source_date_epoch=int(os.environ.get("SOURCE_DATE_EPOCH", "315532800")),
     )
     index = SimpleJsonIndex(args.index_url, cache_dir / "index", ttl=0 if args.refresh else 3600)
+    renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))
+    planner = None
+    if settings.only is None:  # --only takes everything but its target from the index as it is
+        source = IndexMetadataSource(index, cache_dir / "sdists", target_tags(settings.interpreter))
+        planner = Planner(requirements, source, settings.constraints, renames, dict(settings.interpreter.markers))
     with output_lock(output_dir, args.wait):
-        result = TreeBuilder(settings, index, PassThrough()).run(requirements)
+        builder = TreeBuilder(settings, index, PassThrough(), planner=planner, renames=renames)
+        if builder.plan is not None:
+            atomic_write_text(output_dir / "plan.json", builder.plan.to_json() + "\n")
+        result = builder.run(requirements)
         write_outputs(result, settings, full=settings.only is None)
     print(summary(result, settings))
     return 0

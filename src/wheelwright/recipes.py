@@ -179,3 +179,14 @@ def call_hook_safely(what: str, function: Callable[[], Any]) -> Any:
         raise ConfigError(f"{what}: recipe raised {type(exc).__name__}: {exc}") from None
 
 
+
+
+def declared_renames(recipes_dir: Path) -> list:
+    """Renames recipes declare with ``Recipe(..., renamed_from=(...))``."""
+    from .renames import Rename
+
+    return [
+        Rename(old, loaded.recipe.name, f"declared by recipes/{loaded.path.name if loaded.path else ''}")
+        for loaded in (load_recipe(recipes_dir, name) for name in recipe_names(recipes_dir))
+        for old in loaded.recipe.renamed_from
+    ]

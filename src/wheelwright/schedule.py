@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -31,7 +33,10 @@ from .interpreters import Interpreter
 from .localindex import LocalIndex
 from .metadata import applicable, wheel_requires_dist
 from .patches import Patch, apply_patches, find_patches
+from .planner import Plan, plan_install_tree
+from .published import MetadataSource, PublishedMetadata
 from .project import Project
+from .renames import Renames
 from .recipes import LoadedRecipe, RecipeContext, call_hook_safely, load_recipe
 from .repair import Repairer
 from .resolve import choose_sdist
@@ -131,10 +136,15 @@ class BuildResult:
 class TreeBuilder:
     """Resolve, fetch, prepare, build, repair and publish a whole tree, build tools first."""
 
-    def __init__(self, settings: BuildSettings, index: PackageIndex, repairer: Repairer, out: IO[str] = sys.stderr) -> None:
+    def __init__(self, settings: BuildSettings, index: PackageIndex, repairer: Repairer, out: IO[str] = sys.stderr,
+                 planner: Planner | None = None, renames: Renames | None = None) -> None:
         self.s = settings
         self.index = index
         self.repairer = repairer
+        self.planner = planner
+        self.plan: Plan | None = planner.plan() if planner else None
+        self.renames = renames or Renames()
+        self.replans: list[str] = []
         self.out = out
         self.graph = Graph()
         self.local = LocalIndex(settings.simple_dir)
@@ -211,7 +221,10 @@ class TreeBuilder:
 
     def _request(self, parent: str, req: Requirement, kind: EdgeKind) -> None:
         self._count(parent, kind, +1)
-        name = canonicalize_name(req.name)
+        name = self.renames.current(req.name)
+        if name != canonicalize_name(req.name):  # aiter -> amd-aiter: the old name never reaches the index
+            req = _renamed(req, name)
+        req = self._pinned(parent, req, kind)
         existing = self._existing(name, req)
         if existing is not None:
             self._link(parent, req, kind, existing)
@@ -220,6 +233,43 @@ class TreeBuilder:
         else:
             job = lambda: self._choose(parent, req, kind)
             self._submit(self._io, job, lambda sdist: self._link(parent, req, kind, self._node_for(sdist)))
+
+    def _pinned(self, parent: str, req: Requirement, kind: EdgeKind) -> Requirement:
+        """Runtime requirements take the plan's version; build requirements take it when it fits."""
+        if self.plan is None:
+            return req
+        pin = self.plan.pin(req.name)
+        if pin is not None and req.specifier.contains(pin, prereleases=True):
+            return _renamed(req, req.name, SpecifierSet(f"=={pin}"))
+        if kind == "toplevel" or (kind == "install" and self._planned(parent)):
+            raise ResolutionError(
+                f"plan mismatch: {parent} requires {str(req)!r} but the plan has "
+                f"{f'{req.name}=={pin}' if pin else f'no {req.name}'}; the published metadata the plan used disagrees with the build"
+            )
+        return req
+
+    def _planned(self, node_id: str) -> bool:
+        """Part of the planned runtime tree (not a build tool's own dependency closure)."""
+        node = self.nodes.get(node_id)
+        return node is not None and self.plan is not None and str(self.plan.pin(node.name)) == node.version
+
+    def _check_plan(self, node: _Node) -> None:
+        """The plan came from published metadata; the built wheel's METADATA has the last word."""
+        planned = self.plan.packages.get(node.name) if self.plan else None
+        if planned is None or str(planned.version) != node.version or self.planner is None:
+            return
+        built = sorted(str(_unmarked(r)) for r in applicable(node.requires_dist, self.s.interpreter.markers, sorted(planned.extras), source=f"{node.id} Requires-Dist"))
+        if built == sorted(planned.requires):
+            return
+        note = f"{node.id}: built METADATA requires {built} but the plan read {sorted(planned.requires)} from {planned.origin or 'nothing (metadata only known after build)'}"
+        new_plan = self.planner.plan({(node.name, Version(node.version)): PublishedMetadata(tuple(node.requires_dist), None, f"built {node.wheel.name}")})  # type: ignore[union-attr]
+        moved = [f"{n.name} {n.version} -> {new_plan.pin(n.name)}" for n in self.nodes.values()
+                 if n.name in self.plan.packages and new_plan.pin(n.name) is not None and str(new_plan.pin(n.name)) != n.version]  # type: ignore[union-attr]
+        if moved:
+            raise ResolutionError(f"plan mismatch: {note}; re-planning would change packages already in the build ({', '.join(moved)})")
+        self.replans.append(note)
+        self.out.write(f"re-planned: {note}\n")
+        self.plan = new_plan
 
     def _choose(self, parent: str, req: Requirement, kind: EdgeKind) -> SourceDistribution:
         try:
@@ -306,6 +356,7 @@ class TreeBuilder:
         info.wheel, info.wheel_sha256, info.patches = node.wheel.name, node.wheel_sha256, [p.path.name for p in node.patches]
         self.out.write(f"{node.status:>7} {node.id} -> {node.wheel.name} ({node.seconds:.1f}s)\n")
         self.out.flush()
+        self._check_plan(node)
         self._request_install_deps(node)
 
     def _advance(self) -> None:
@@ -457,6 +508,38 @@ class TreeBuilder:
         shutil.rmtree(self.s.work_dir / node.id, ignore_errors=True)
         node.source_dir = node.env = None
         return published, sha, requires_dist, "built", time.monotonic() - started
+
+
+def _renamed(req: Requirement, name: str, specifier: SpecifierSet | None = None) -> Requirement:
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    marker = f"; {req.marker}" if req.marker else ""
+    return Requirement(f"{name}{extras}{specifier if specifier is not None else req.specifier}{marker}")
+
+
+def _unmarked(req: Requirement) -> Requirement:
+    req.marker = None
+    return req
+
+
+class Planner:
+    """Re-runnable resolution of the install tree (re-planned when a built wheel disagrees)."""
+
+    def __init__(self, requirements: Sequence[Requirement], source: MetadataSource, constraints: Constraints, renames: Renames, markers: dict[str, str]) -> None:
+        self.requirements = requirements
+        self.source = source
+        self.constraints = constraints
+        self.renames = renames
+        self.markers = markers
+        self.overrides: dict[tuple[str, Version], PublishedMetadata] = {}
+
+    def plan(self, overrides: dict[tuple[str, Version], PublishedMetadata] | None = None) -> Plan:
+        self.overrides.update(overrides or {})
+        return plan_install_tree(self.requirements, source=self.source, constraints=self.constraints,
+                                 renames=self.renames, markers=self.markers, overrides=self.overrides)
+
+
+def target_tags(interpreter: Interpreter) -> frozenset[Tag]:
+    return _target_tags(interpreter)
 
 
 def _target_tags(interpreter: Interpreter) -> frozenset[Tag]:

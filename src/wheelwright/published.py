@@ -1,0 +1,127 @@
+"""Dependencies as published, before anything is built: PEP 658 wheel metadata, else a static sdist
+PKG-INFO (Metadata 2.2+, with `Dynamic` respected), else "only known after the build"."""
+
+from __future__ import annotations
+
+import email.parser
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from packaging.tags import Tag
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from .errors import ResolutionError, SourceError
+from .index import IndexFile, PackageIndex
+from .sources import fetch_sdist
+
+
+@dataclass(frozen=True)
+class PublishedMetadata:
+    requires_dist: tuple[str, ...]
+    requires_python: str | None
+    origin: str  # where it was read, for explanations and the plan
+
+
+@dataclass(frozen=True)
+class Release:
+    """One version the resolver may pick."""
+
+    version: Version
+    yanked: bool
+    requires_python: str | None
+
+
+class MetadataSource(Protocol):
+    """Everything the resolver learns about packages comes through here (real index or JSON fixture)."""
+
+    def releases(self, name: str) -> list[Release]: ...
+
+    def metadata(self, name: str, version: Version) -> PublishedMetadata | None: ...
+
+    def why_unavailable(self, name: str) -> str: ...
+
+
+class IndexMetadataSource:
+    """Releases that have an sdist (we build from source), with metadata from the index."""
+
+    def __init__(self, index: PackageIndex, sdist_cache: Path, tags: frozenset[Tag]) -> None:
+        self.index = index
+        self.sdist_cache = sdist_cache
+        self.tags = tags
+
+    def releases(self, name: str) -> list[Release]:
+        try:
+            files = self.index.files(name)
+        except ResolutionError:
+            return []
+        by_version: dict[Version, list[IndexFile]] = {}
+        for file in files:
+            by_version.setdefault(file.version, []).append(file)
+        return [
+            Release(version, all(f.yanked for f in sdists), sdists[0].requires_python)
+            for version, group in by_version.items()
+            if (sdists := [f for f in group if not f.is_wheel])
+        ]
+
+    def why_unavailable(self, name: str) -> str:
+        try:
+            files = self.index.files(name)
+        except ResolutionError as exc:
+            return str(exc).split(": ", 1)[-1]
+        if not any(not f.is_wheel for f in files):
+            return "the index has no sdist for any version (wheels only); a recipe must declare its source"
+        return "every sdist is yanked or excluded by Requires-Python"
+
+    def metadata(self, name: str, version: Version) -> PublishedMetadata | None:
+        files = [f for f in self.index.files(name) if f.version == version]
+        wheels = sorted((f for f in files if f.is_wheel and f.tags & self.tags), key=self._wheel_preference)
+        for wheel in wheels[:2]:
+            try:
+                return _parse(self.index.wheel_metadata(wheel), f"METADATA of {wheel.filename}")
+            except SourceError:
+                continue
+        for sdist in (f for f in files if not f.is_wheel):
+            parsed = _static_pkg_info(fetch_sdist(sdist, self.sdist_cache))
+            if parsed is not None:
+                return parsed
+        return None
+
+    def _wheel_preference(self, wheel: IndexFile) -> tuple[bool, str]:
+        generic = any(t.platform == "any" for t in wheel.tags)
+        return (generic, wheel.filename)  # a platform wheel for this machine states this machine's deps
+
+
+def _parse(data: bytes, origin: str) -> PublishedMetadata:
+    message = email.parser.BytesParser().parsebytes(data, headersonly=True)
+    return PublishedMetadata(tuple(str(v) for v in message.get_all("Requires-Dist") or []), message.get("Requires-Python"), origin)
+
+
+def _static_pkg_info(archive: Path) -> PublishedMetadata | None:
+    """PKG-INFO counts only from Metadata 2.2 on, and only when Requires-Dist is not Dynamic."""
+    try:
+        if archive.name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as zf:
+                names = [n for n in zf.namelist() if n.count("/") == 1 and n.endswith("/PKG-INFO")]
+                data = zf.read(names[0]) if names else None
+        else:
+            with tarfile.open(archive) as tar:
+                member = next((m for m in tar.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")), None)
+                handle = tar.extractfile(member) if member else None
+                data = handle.read() if handle else None
+    except (tarfile.TarError, zipfile.BadZipFile, OSError):
+        return None
+    if data is None:
+        return None
+    message = email.parser.BytesParser().parsebytes(data, headersonly=True)
+    try:
+        metadata_version = Version(message.get("Metadata-Version", "1.0"))
+    except Exception:
+        return None
+    dynamic = {canonicalize_name(d) for d in message.get_all("Dynamic") or []}
+    if metadata_version < Version("2.2") or "requires-dist" in dynamic:
+        return None
+    return _parse(data, f"PKG-INFO of {archive.name} (Metadata {metadata_version})")
