@@ -12,9 +12,12 @@ import io
 import json
 import tarfile
 import threading
+import zipfile
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from packaging.utils import canonicalize_name
 
 BACKEND = r'''
 import base64, hashlib, json, os, pathlib, zipfile
@@ -157,6 +160,61 @@ class FakePyPI:
             page = [e for e in self.pages.get(project.name, []) if e["filename"] != filename]
             self.pages[project.name] = page + [entry]
 
+    def add_file(self, name: str, filename: str, data: bytes, *, yanked: bool = False, metadata: bytes | None = None,
+                 requires_python: str | None = ">=3.8") -> None:
+        """Serve any file on ``name``'s page; ``metadata`` is also served as PEP 658 ``<file>.metadata``."""
+        key = canonicalize_name(name)
+        self.files[filename] = data
+        entry = {"filename": filename, "url": f"http://127.0.0.1:{self.server.server_port}/files/{filename}",
+                 "hashes": {"sha256": hashlib.sha256(data).hexdigest()}, "requires-python": requires_python, "yanked": yanked}
+        if metadata is not None:
+            self.files[f"{filename}.metadata"] = metadata
+            entry["core-metadata"] = {"sha256": hashlib.sha256(metadata).hexdigest()}
+        self.pages[key] = [e for e in self.pages.get(key, []) if e["filename"] != filename] + [entry]
+
+    def add_wheel(self, name: str, version: str, requires_dist: list[str] | None = None, *, tag: str = "py3-none-any",
+                  yanked: bool = False) -> str:
+        """A minimal wheel whose METADATA declares ``requires_dist``, with its PEP 658 metadata beside it."""
+        filename, data, metadata = wheel_file(name, version, requires_dist or [], tag)
+        self.add_file(name, filename, data, yanked=yanked, metadata=metadata)
+        return filename
+
+    def add_sdist_with_pkg_info(self, name: str, version: str, requires_dist: list[str] | None = None, *,
+                                metadata_version: str = "2.2", dynamic: list[str] | None = None) -> str:
+        """An sdist (no build backend) whose PKG-INFO carries the given core metadata."""
+        dist = name.replace("-", "_")
+        pkg_info = _core_metadata(name, version, requires_dist or [], metadata_version, dynamic or [])
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            for path, text in {"PKG-INFO": pkg_info, "setup.py": "raise SystemExit('not for building')\n"}.items():
+                info = tarfile.TarInfo(f"{dist}-{version}/{path}")
+                info.size = len(text.encode())
+                info.mtime = 315532800
+                tar.addfile(info, io.BytesIO(text.encode()))
+        filename = f"{dist}-{version}.tar.gz"
+        self.add_file(name, filename, buffer.getvalue())
+        return filename
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _core_metadata(name: str, version: str, requires_dist: list[str], metadata_version: str = "2.1", dynamic: list[str] | None = None) -> str:
+    text = f"Metadata-Version: {metadata_version}\nName: {name}\nVersion: {version}\n"
+    text += "".join(f"Dynamic: {d}\n" for d in dynamic or [])
+    return text + "".join(f"Requires-Dist: {r}\n" for r in requires_dist)
+
+
+def wheel_file(name: str, version: str, requires_dist: list[str], tag: str = "py3-none-any") -> tuple[str, bytes, bytes]:
+    """(filename, wheel bytes, METADATA bytes) of a minimal wheel: enough for metadata readers."""
+    dist = name.replace("-", "_")
+    info = f"{dist}-{version}.dist-info"
+    metadata = _core_metadata(name, version, requires_dist).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr(f"{dist}/__init__.py", "")
+        zf.writestr(f"{info}/METADATA", metadata)
+        zf.writestr(f"{info}/WHEEL", f"Wheel-Version: 1.0\nGenerator: fake\nRoot-Is-Purelib: true\nTag: {tag}\n")
+        zf.writestr(f"{info}/RECORD", "")
+    return f"{dist}-{version}-{tag}.whl", buffer.getvalue(), metadata

@@ -16,6 +16,9 @@ from .errors import BuildError, WheelwrightError
 from .index import PYPI_SIMPLE, SimpleJsonIndex, default_cache_dir
 from .interpreters import find_interpreter
 from .lock import output_lock
+from .lint import lint_constraints
+from .lockfile import compile_lock
+from .matrix import build_matrix
 from .project import Project
 from .repair import PassThrough
 from .report import failure_message, summary, write_outputs
@@ -60,6 +63,18 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("recipes", help="list packages that have a recipe module")
     sub.add_parser("variants", help="list every variant and accelerator version")
     sub.add_parser("ci-matrix", help="GitHub Actions matrix (JSON) of every generated build session")
+    lint = sub.add_parser("lint-constraints", help="check constraint files against the index and published metadata")
+    lint.add_argument("files", nargs="*", type=Path, metavar="FILE", help="default: every constraints/*.txt")
+    lint.add_argument("--index-url", default=PYPI_SIMPLE)
+    lint.add_argument("--python", default="3.11", metavar="X.Y", help="interpreter the markers are evaluated for")
+    lint.add_argument("--refresh", action="store_true")
+    matrix = sub.add_parser("matrix", help="every pinned package x every variant-version, differences marked")
+    matrix.add_argument("--json", action="store_true")
+    lock = sub.add_parser("lock", help="pip-compile a variant's top-level requirements into <variant>.lock.txt")
+    lock.add_argument("requirements", nargs="*", metavar="REQ", help="default: the variant's stack")
+    lock.add_argument("--variant", default="cpu")
+    lock.add_argument("--accelerator-version", metavar="V")
+    lock.add_argument("--index-url", default=PYPI_SIMPLE)
     toolchain = sub.add_parser("toolchain", help="check this machine against a variant's toolchain")
     toolchain.add_argument("--variant", default="cpu")
     toolchain.add_argument("--accelerator-version", metavar="V")
@@ -81,6 +96,14 @@ def main(argv: list[str] | None = None) -> int:
             for variant in every_variant(variants):
                 print(f"{variant.label}\t{variant.description}\tarchs={';'.join(variant.archs) or '-'}\tconstraints={','.join(variant.constraints)}")
             return 0
+        if args.command == "lint-constraints":
+            return _lint(args, project)
+        if args.command == "matrix":
+            table = build_matrix(every_variant(variants), project.constraints_dir)
+            print(table.to_json() if args.json else table.render(highlight=sys.stdout.isatty()))
+            return 0
+        if args.command == "lock":
+            return _lock(args, project, select_variant(variants, args.variant, args.accelerator_version))
         if args.command == "toolchain":
             return _toolchain(select_variant(variants, args.variant, args.accelerator_version))
         return _build(args, project, variants)
@@ -93,6 +116,39 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; published wheels are intact, re-run to resume", file=sys.stderr)
         return 130
+
+
+def _lint(args: argparse.Namespace, project: Project) -> int:
+    files = [f.resolve() for f in args.files] or sorted(project.constraints_dir.glob("*.txt"))
+    for file in files:
+        if not file.is_file():
+            raise WheelwrightError(f"{file}: constraints file not found")
+    cache_dir = default_cache_dir()
+    report = lint_constraints(
+        files,
+        index=SimpleJsonIndex(args.index_url, cache_dir / "index", ttl=0 if args.refresh else 3600),
+        renames=load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir)),
+        recipes_dir=project.recipes_dir,
+        python_version=args.python,
+        sdist_cache=cache_dir / "sdists",
+    )
+    print(report.render())
+    return 1 if report.errors else 0
+
+
+def _lock(args: argparse.Namespace, project: Project, variant) -> int:
+    requirements = args.requirements or list(variant.stack)
+    if not requirements:
+        raise WheelwrightError(f"variant {variant.label!r} has no default stack; name requirements to lock")
+    result = compile_lock(
+        requirements,
+        constraint_files=[project.constraints_dir / c for c in variant.constraints],
+        output=project.constraints_dir / f"{variant.label}.lock.txt",
+        index_url=args.index_url,
+        header=f"nox -s lock-{variant.name}" + (f" -- --accelerator-version {variant.version}" if variant.version else ""),
+    )
+    print(f"{variant.label}: {len(result.pins)} pins with hashes -> {result.output} ({result.seconds:.1f}s)")
+    return 0
 
 
 def _toolchain(variant) -> int:

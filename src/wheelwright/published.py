@@ -6,13 +6,14 @@ from __future__ import annotations
 import email.parser
 import tarfile
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from .errors import ResolutionError, SourceError
 from .index import IndexFile, PackageIndex
@@ -24,6 +25,7 @@ class PublishedMetadata:
     requires_dist: tuple[str, ...]
     requires_python: str | None
     origin: str  # where it was read, for explanations and the plan
+    kind: str = "METADATA"  # METADATA (a wheel's), PKG-INFO (an sdist's), or built
 
 
 @dataclass(frozen=True)
@@ -78,30 +80,46 @@ class IndexMetadataSource:
 
     def metadata(self, name: str, version: Version) -> PublishedMetadata | None:
         files = [f for f in self.index.files(name) if f.version == version]
-        wheels = sorted((f for f in files if f.is_wheel and f.tags & self.tags), key=self._wheel_preference)
-        for wheel in wheels[:2]:
-            try:
-                return _parse(self.index.wheel_metadata(wheel), f"METADATA of {wheel.filename}")
-            except SourceError:
-                continue
-        for sdist in (f for f in files if not f.is_wheel):
-            parsed = _static_pkg_info(fetch_sdist(sdist, self.sdist_cache))
-            if parsed is not None:
-                return parsed
-        return None
+        return read_release_metadata(self.index, files, wheel_rank=self._rank, sdist_cache=self.sdist_cache)[0]
 
-    def _wheel_preference(self, wheel: IndexFile) -> tuple[bool, str]:
-        generic = any(t.platform == "any" for t in wheel.tags)
-        return (generic, wheel.filename)  # a platform wheel for this machine states this machine's deps
+    def _rank(self, wheel: IndexFile) -> int:
+        """A platform wheel for this machine states this machine's deps; a generic one comes second."""
+        if not wheel.tags & self.tags:
+            return 0
+        return 1 if any(t.platform == "any" for t in wheel.tags) else 2
 
 
-def _parse(data: bytes, origin: str) -> PublishedMetadata:
+def read_release_metadata(index: PackageIndex, files: Sequence[IndexFile], *, wheel_rank: Callable[[IndexFile], int],
+                          sdist_cache: Path) -> tuple[PublishedMetadata | None, str]:
+    """One release's dependencies as published, or None and why: the best-fitting wheel's METADATA
+    (``wheel_rank`` 0 means it does not fit), else the sdist's PKG-INFO when it is static."""
+    wheels = sorted((f for f in files if f.is_wheel and wheel_rank(f)), key=lambda f: (not f.yanked, wheel_rank(f), f.filename), reverse=True)
+    problems = []
+    for wheel in wheels[:2]:
+        try:
+            return _parse(index.wheel_metadata(wheel), f"METADATA of {wheel.filename}", "METADATA"), ""
+        except SourceError as exc:
+            problems.append(str(exc))
+    sdists = sorted((f for f in files if not f.is_wheel), key=lambda f: (not f.yanked, f.filename.endswith(".tar.gz")), reverse=True)
+    for sdist in sdists[:1]:
+        try:
+            parsed, why = _static_pkg_info(fetch_sdist(sdist, sdist_cache))
+        except SourceError as exc:
+            return None, f"reading its metadata failed: {exc}"
+        return parsed, why
+    if problems:
+        return None, f"reading its metadata failed: {problems[0]}"
+    return None, "no wheel fits the target and no sdist"
+
+
+def _parse(data: bytes, origin: str, kind: str) -> PublishedMetadata:
     message = email.parser.BytesParser().parsebytes(data, headersonly=True)
-    return PublishedMetadata(tuple(str(v) for v in message.get_all("Requires-Dist") or []), message.get("Requires-Python"), origin)
+    return PublishedMetadata(tuple(str(v) for v in message.get_all("Requires-Dist") or []), message.get("Requires-Python"), origin, kind)
 
 
-def _static_pkg_info(archive: Path) -> PublishedMetadata | None:
-    """PKG-INFO counts only from Metadata 2.2 on, and only when Requires-Dist is not Dynamic."""
+def _static_pkg_info(archive: Path) -> tuple[PublishedMetadata | None, str]:
+    """PKG-INFO counts only from Metadata 2.2 on, and only when Requires-Dist is not Dynamic: older or
+    dynamic sdist metadata may differ from what the build produces."""
     try:
         if archive.name.endswith(".zip"):
             with zipfile.ZipFile(archive) as zf:
@@ -112,16 +130,18 @@ def _static_pkg_info(archive: Path) -> PublishedMetadata | None:
                 member = next((m for m in tar.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")), None)
                 handle = tar.extractfile(member) if member else None
                 data = handle.read() if handle else None
-    except (tarfile.TarError, zipfile.BadZipFile, OSError):
-        return None
+    except (tarfile.TarError, zipfile.BadZipFile, OSError) as exc:
+        return None, f"{archive.name} cannot be read: {exc}"
     if data is None:
-        return None
+        return None, f"{archive.name} has no PKG-INFO"
     message = email.parser.BytesParser().parsebytes(data, headersonly=True)
     try:
         metadata_version = Version(message.get("Metadata-Version", "1.0"))
-    except Exception:
-        return None
+    except InvalidVersion:
+        return None, f"{archive.name}: unreadable Metadata-Version"
     dynamic = {canonicalize_name(d) for d in message.get_all("Dynamic") or []}
-    if metadata_version < Version("2.2") or "requires-dist" in dynamic:
-        return None
-    return _parse(data, f"PKG-INFO of {archive.name} (Metadata {metadata_version})")
+    if metadata_version < Version("2.2"):
+        return None, f"no wheel fits and its sdist's Requires-Dist is not static (Metadata-Version {metadata_version})"
+    if "requires-dist" in dynamic:
+        return None, "no wheel fits and its sdist's Requires-Dist is not static (Requires-Dist is Dynamic)"
+    return _parse(data, f"PKG-INFO of {archive.name} (Metadata {metadata_version})", "PKG-INFO"), ""

@@ -58,10 +58,11 @@ class GitSource:
 
     url: str
     tag: str = "v{version}"
+    refs: Mapping[str, str] = field(default_factory=dict)  # versions whose tag breaks the pattern
     commits: Mapping[str, str] = field(default_factory=dict)
 
     def ref(self, version: str) -> str:
-        return self.tag.format(version=version)
+        return self.refs.get(version) or self.tag.format(version=version)
 
     def describe(self, version: str) -> str:
         commit = self.commits.get(version)

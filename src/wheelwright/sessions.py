@@ -36,4 +36,12 @@ def engine_sessions(root: Path) -> list[SessionSpec]:
                 f"Build {package} and its whole tree for {variant.description} (recipes/{package.replace('-', '_')}.py).",
                 ("build", "--variant", variant.name, package),
             ))
+    specs.append(SessionSpec("lint-constraints", "Check every constraints file (or -- FILE...) against the index and published metadata.", ("lint-constraints",)))
+    specs.append(SessionSpec("matrix", "Every pinned package x every variant-version, differences marked (-- --json for JSON).", ("matrix",)))
+    for name in variants:
+        specs.append(SessionSpec(
+            f"lock-{name}",
+            f"pip-compile {name}'s top-level requirements into constraints/<{name}-version>.lock.txt with hashes.",
+            ("lock", "--variant", name),
+        ))
     return specs
