@@ -24,6 +24,11 @@ class Run:
     out: str
     err: str
 
+    @property
+    def error(self) -> str:
+        """The one-line error (progress lines may come before it)."""
+        return next((line for line in self.err.splitlines() if line.startswith("error:")), "")
+
 
 @dataclass
 class Workspace:

@@ -31,6 +31,16 @@ def get_requires_for_build_wheel(config_settings=None):
     return CFG.get("dynamic", [])
 
 
+if CFG.get("prepare_metadata"):
+    def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+        info = f"{CFG['name'].replace('-', '_')}-{CFG['version']}.dist-info"
+        os.makedirs(os.path.join(metadata_directory, info))
+        metadata = f"Metadata-Version: 2.1\nName: {CFG['name']}\nVersion: {CFG['version']}\n"
+        metadata += "".join(f"Requires-Dist: {r}\n" for r in CFG.get("requires_dist", []))
+        pathlib.Path(metadata_directory, info, "METADATA").write_text(metadata)
+        return info
+
+
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     if CFG.get("sleep"):
         import time
@@ -81,11 +91,12 @@ class FakeProject:
     payload: str = "VALUE = 1\n"
     yanked: bool = False
     sleep: float = 0.0
+    prepare_metadata: bool = False
 
     def sdist(self) -> tuple[str, bytes]:
         dist = self.name.replace("-", "_")
         root = f"{dist}-{self.version}"
-        config = {k: getattr(self, k) for k in ("name", "version", "dynamic", "requires_dist", "imports", "fail", "print_env", "sleep")}
+        config = {k: getattr(self, k) for k in ("name", "version", "dynamic", "requires_dist", "imports", "fail", "print_env", "sleep", "prepare_metadata")}
         pyproject = (
             "[build-system]\n"
             f"requires = {json.dumps(self.build_requires)}\n"

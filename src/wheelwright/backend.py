@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.parser
 import subprocess
 import threading
 import tomllib
@@ -88,6 +89,19 @@ class Backend:
 
     def requires_for_wheel(self, config_settings: Mapping[str, Any] | None) -> list[str]:
         return list(self._call("get_requires_for_build_wheel", lambda: self._caller.get_requires_for_build_wheel(config_settings)))
+
+    def prepare_metadata(self, out_dir: Path, config_settings: Mapping[str, Any] | None) -> list[str] | None:
+        """Requires-Dist from prepare_metadata_for_build_wheel; None when the backend lacks the hook."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            name = self._caller.prepare_metadata_for_build_wheel(str(out_dir), config_settings, _allow_fallback=False)
+        except HookMissing:
+            return None
+        except subprocess.CalledProcessError as exc:
+            raise BuildError(f"{self._label}: prepare_metadata_for_build_wheel failed (exit {exc.returncode})", getattr(self._log, "name", None)) from None
+        metadata = out_dir / name / "METADATA"
+        message = email.parser.BytesParser().parsebytes(metadata.read_bytes(), headersonly=True)
+        return [str(v) for v in message.get_all("Requires-Dist") or []]
 
     def build_wheel(self, out_dir: Path, config_settings: Mapping[str, Any] | None) -> Path:
         out_dir.mkdir(parents=True, exist_ok=True)

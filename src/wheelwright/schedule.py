@@ -111,6 +111,8 @@ class _Node:
     started_at: float = 0.0  # seconds into the run when its build work began / it was published
     finished_at: float = 0.0
     log_started: bool = False
+    metadata_checked: bool = False
+    backend_deps_installed: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ class BuildResult:
 class TreeBuilder:
     """Resolve, fetch, prepare, build, repair and publish a whole tree, build tools first."""
 
-    def __init__(self, settings: BuildSettings, index: PackageIndex, repairer: Repairer, out: IO[str] = sys.stderr,
+    def __init__(self, settings: BuildSettings, index: PackageIndex, repairer: Repairer, out: IO[str] | None = None,
                  planner: Planner | None = None, renames: Renames | None = None) -> None:
         self.s = settings
         self.index = index
@@ -145,7 +147,7 @@ class TreeBuilder:
         self.plan: Plan | None = planner.plan() if planner else None
         self.renames = renames or Renames()
         self.replans: list[str] = []
-        self.out = out
+        self.out = out or sys.stderr
         self.graph = Graph()
         self.local = LocalIndex(settings.simple_dir)
         self.records = RecordStore(settings.state_dir)
@@ -255,14 +257,22 @@ class TreeBuilder:
 
     def _check_plan(self, node: _Node) -> None:
         """The plan came from published metadata; the built wheel's METADATA has the last word."""
+        self._reconcile(node, node.requires_dist, f"built {node.wheel.name if node.wheel else node.id}")
+
+    def _reconcile(self, node: _Node, requires_dist: list[str], origin: str) -> None:
+        """Metadata that disagrees with the plan re-plans; a re-plan that would move a package already
+        in the build fails loudly. Never silently ignored."""
         planned = self.plan.packages.get(node.name) if self.plan else None
         if planned is None or str(planned.version) != node.version or self.planner is None:
             return
-        built = sorted(str(_unmarked(r)) for r in applicable(node.requires_dist, self.s.interpreter.markers, sorted(planned.extras), source=f"{node.id} Requires-Dist"))
-        if built == sorted(planned.requires):
+        actual = sorted(str(_unmarked(r)) for r in applicable(requires_dist, self.s.interpreter.markers, sorted(planned.extras), source=f"{node.id} {origin}"))
+        if actual == sorted(planned.requires):
             return
-        note = f"{node.id}: built METADATA requires {built} but the plan read {sorted(planned.requires)} from {planned.origin or 'nothing (metadata only known after build)'}"
-        new_plan = self.planner.plan({(node.name, Version(node.version)): PublishedMetadata(tuple(node.requires_dist), None, f"built {node.wheel.name}")})  # type: ignore[union-attr]
+        note = f"{node.id}: {origin} requires {actual} but the plan read {sorted(planned.requires)} from {planned.origin or 'nothing (the index publishes no usable metadata)'}"
+        try:
+            new_plan = self.planner.plan({(node.name, Version(node.version)): PublishedMetadata(tuple(requires_dist), None, origin, "built")})
+        except ResolutionError as exc:
+            raise ResolutionError(f"plan mismatch: {note}; re-planning with it fails: {exc}") from None
         moved = [f"{n.name} {n.version} -> {new_plan.pin(n.name)}" for n in self.nodes.values()
                  if n.name in self.plan.packages and new_plan.pin(n.name) is not None and str(new_plan.pin(n.name)) != n.version]  # type: ignore[union-attr]
         if moved:
@@ -371,7 +381,26 @@ class TreeBuilder:
                 node.phase = Phase.BUILDING
                 first = self._closure_wheels(node, ("build-system",))
                 every = self._closure_wheels(node, BUILD_KINDS)
-                self._submit(self._builders, lambda n=node, f=first, e=every: self._build(n, f, e), lambda r, n=node: self._on_built(n, r), node)
+                self._submit_build(node, first, every)
+
+    def _submit_build(self, node: _Node, first: list[tuple[Path, str]], every: list[tuple[Path, str]]) -> None:
+        metadata_first = self._deferred(node) and not node.metadata_checked
+        self._submit(self._builders, lambda: self._build(node, first, every, metadata_first),
+                     lambda result: self._on_build_step(node, first, every, result), node)
+
+    def _deferred(self, node: _Node) -> bool:
+        """In the plan, but with dependencies the index could not tell: ask the backend before building."""
+        planned = self.plan.packages.get(node.name) if self.plan else None
+        return planned is not None and str(planned.version) == node.version and planned.origin is None
+
+    def _on_build_step(self, node: _Node, first, every, result) -> None:  # type: ignore[no-untyped-def]
+        if isinstance(result, _PreparedMetadata):
+            node.metadata_checked = True
+            if result.requires_dist is not None:
+                self._reconcile(node, result.requires_dist, "prepare_metadata_for_build_wheel")
+            self._submit_build(node, first, every)
+        else:
+            self._on_built(node, result)
 
     def _complete(self, roots: Iterable[str]) -> bool:
         """True when every node the roots need at run time is published and fully resolved."""
@@ -484,7 +513,7 @@ class TreeBuilder:
         self.records.put("discover", node.discover_key, {"requires": requires})
         return requires
 
-    def _build(self, node: _Node, first: list[tuple[Path, str]], every: list[tuple[Path, str]]) -> tuple[Path, str, list[str], str, float]:
+    def _build(self, node: _Node, first: list[tuple[Path, str]], every: list[tuple[Path, str]], metadata_first: bool = False):  # type: ignore[no-untyped-def]
         started = time.monotonic()
         key = content_key(discover=node.discover_key, wheels=[sha for _, sha in every])
         forced = self.s.only is not None and node.name == self.s.only
@@ -495,8 +524,12 @@ class TreeBuilder:
                 return wheel, record["sha256"], record["requires_dist"], "cached", time.monotonic() - started
         with self._log(node) as log:
             backend = self._backend(node, first, log)
-            node.env.install([w for w, sha in every if (w, sha) not in first], log)  # type: ignore[union-attr]
+            if not node.backend_deps_installed:
+                node.env.install([w for w, sha in every if (w, sha) not in first], log)  # type: ignore[union-attr]
+                node.backend_deps_installed = True
             config = call_hook_safely(f"recipes/{node.name}.py config_settings", lambda: node.recipe.config_settings(self._context(node)))  # type: ignore[union-attr]
+            if metadata_first:  # the plan's last resort: ask the backend before spending a build on it
+                return _PreparedMetadata(backend.prepare_metadata(self.s.work_dir / node.id / "metadata", config))
             dist = self.s.work_dir / node.id / "dist"
             built = backend.build_wheel(dist, config)
             repaired = self.repairer.repair(built, self.s.work_dir / node.id / "repaired")
@@ -508,6 +541,11 @@ class TreeBuilder:
         shutil.rmtree(self.s.work_dir / node.id, ignore_errors=True)
         node.source_dir = node.env = None
         return published, sha, requires_dist, "built", time.monotonic() - started
+
+
+@dataclass(frozen=True)
+class _PreparedMetadata:
+    requires_dist: list[str] | None  # None: the backend has no prepare_metadata_for_build_wheel hook
 
 
 def _renamed(req: Requirement, name: str, specifier: SpecifierSet | None = None) -> Requirement:

@@ -70,7 +70,7 @@ def test_patch_that_does_not_apply_names_patch_and_hunk(workspace, tree, capsys)
     workspace.add_patch("lib", "0001-wrong.patch", "--- a/payload.txt\n+++ b/payload.txt\n@@ -1 +1 @@\n-NOT THERE\n+X\n")
     run = workspace.build(capsys, "lib")
     assert run.code == 1
-    first = run.err.splitlines()[0]
+    first = run.error
     assert "0001-wrong.patch" in first and "lib-1.0" in first and "FAILED" in first
     assert not list(workspace.output.glob("simple/lib/*.whl"))
 
@@ -88,8 +88,7 @@ def test_failing_backend_stops_with_package_log_and_tail(workspace, fake_pypi, c
     fake_pypi.add(FakeProject("broken", fail=mode))
     run = workspace.build(capsys, "broken")
     assert run.code == 1
-    lines = run.err.splitlines()
-    assert lines[0].startswith("error: broken==1.0") and expected in lines[0]
+    assert run.error.startswith("error: broken==1.0") and expected in run.error
     log = workspace.output / "logs" / "broken-1.0.log"
     assert f"log: {log}" in run.err
     if mode == "build":
@@ -124,7 +123,7 @@ def test_only_rebuilds_one_package_and_takes_the_rest_from_the_index(workspace, 
 def test_only_without_a_built_index_says_what_to_do(workspace, tree, capsys):
     run = workspace.build(capsys, "--only", "app")
     assert run.code == 1
-    assert "run the full build first" in run.err.splitlines()[0]
+    assert "run the full build first" in run.error
 
 
 def test_sdist_hash_mismatch_is_refused(workspace, fake_pypi, capsys):
@@ -132,7 +131,7 @@ def test_sdist_hash_mismatch_is_refused(workspace, fake_pypi, capsys):
     fake_pypi.add(FakeProject("tampered"))
     run = workspace.build(capsys, "tampered")
     assert run.code == 1
-    assert "sha256 mismatch" in run.err.splitlines()[0] and "tampered-1.0.tar.gz" in run.err
+    assert "sha256 mismatch" in run.error and "tampered-1.0.tar.gz" in run.err
     assert not list(workspace.cache.glob("sdists/**/*.tar.gz"))
 
 
@@ -140,7 +139,7 @@ def test_constraint_that_excludes_every_version_is_explained(workspace, tree, ca
     workspace.write("constraints/cpu.txt", "-c common.txt\nlib==9.9\n")
     run = workspace.build(capsys, "app")
     assert run.code == 1
-    line = run.err.splitlines()[0]
+    line = run.error
     assert "app==1.0 requires lib>=1" in line and "cpu.txt:2 lib==9.9" in line
 
 
@@ -175,7 +174,7 @@ def test_recipe_that_raises_names_the_recipe(workspace, fake_pypi, capsys):
     workspace.write("recipes/envprobe.py", "from wheelwright import Recipe\nrecipe = Recipe('envprobe')\n\n@recipe.env()\ndef env(ctx):\n    raise KeyError('MISSING')\n")
     run = workspace.build(capsys, "envprobe")
     assert run.code == 1
-    assert "recipes/envprobe.py env: recipe raised KeyError" in run.err.splitlines()[0]
+    assert "recipes/envprobe.py env: recipe raised KeyError" in run.error
 
 
 def test_killed_publish_leaves_no_partial_wheel(tmp_path):
@@ -212,3 +211,22 @@ def test_install_requirements_follow_markers_and_extras_of_the_target(workspace,
     )
     assert workspace.build(capsys, "app").code == 0
     assert set(workspace.statuses()) == {"app==1.0", "lib==1.0", "speedup==1.0", "modern==1.0"}
+
+
+def test_unpublished_metadata_is_asked_of_the_backend_before_the_build(workspace, fake_pypi, capsys):
+    # The fake index publishes only Metadata 2.1 sdists, so the plan cannot know app's dependencies:
+    # prepare_metadata_for_build_wheel is the last resort, and its answer is checked before app builds.
+    fake_pypi.add(FakeProject("app", requires_dist=["lib>=1"], prepare_metadata=True), LIB)
+    workspace.write("constraints/cpu.txt", "-c common.txt\nlib==9.9\n")
+    run = workspace.build(capsys, "app")
+    assert run.code == 1
+    first = run.error
+    assert "prepare_metadata_for_build_wheel requires ['lib>=1']" in first and "cpu.txt:2 lib==9.9" in first
+    assert not (workspace.output / "simple" / "app").exists()  # refused before its build
+    workspace.write("constraints/cpu.txt", "-c common.txt\n")
+    run = workspace.build(capsys, "app")
+    assert run.code == 0, run.err
+    assert "re-planned: app==1.0: prepare_metadata_for_build_wheel requires ['lib>=1']" in run.err
+    assert set(workspace.statuses()) == {"app==1.0", "lib==1.0"}
+    plan = json.loads((workspace.output / "plan.json").read_text())
+    assert plan["packages"]["app"]["metadata"] is None  # the plan written before the build says what it did not know
