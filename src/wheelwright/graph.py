@@ -30,6 +30,7 @@ class NodeInfo:
     source_url: str | None = None
     source_sha256: str | None = None
     patches: list[str] = field(default_factory=list)
+    former_names: list[str] = field(default_factory=list)  # renames: amd-aiter was aiter
     wheel: str | None = None
     wheel_sha256: str | None = None
 

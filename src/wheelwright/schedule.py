@@ -316,7 +316,8 @@ class TreeBuilder:
         if node_id not in self.nodes:
             node = _Node(node_id, canonicalize_name(sdist.name), str(sdist.version), sdist, Phase.PREPARING)
             self.nodes[node_id] = node
-            self.graph.add_node(NodeInfo(node_id, node.name, node.version, sdist.url, sdist.sha256))
+            self.graph.add_node(NodeInfo(node_id, node.name, node.version, sdist.url, sdist.sha256,
+                                         former_names=list(self.renames.former_names(node.name))))
             self._submit(self._io, lambda: self._prepare(node), lambda bs: self._on_prepared(node, bs), node)
         return self.nodes[node_id]
 
