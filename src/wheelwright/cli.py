@@ -24,7 +24,7 @@ from .repair import PassThrough
 from .report import failure_message, summary, write_outputs
 from .fsutil import atomic_write_text
 from .published import IndexMetadataSource
-from .recipes import declared_renames, recipe_names
+from .recipes import declared_renames, recipe_names, recipe_sources
 from .renames import load_renames
 from .schedule import BuildSettings, Planner, TreeBuilder, tail, target_tags
 from .sessions import engine_sessions
@@ -192,7 +192,7 @@ def _build(args: argparse.Namespace, project: Project, variants) -> int:
     renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))
     planner = None
     if settings.only is None:  # --only takes everything but its target from the index as it is
-        source = IndexMetadataSource(index, cache_dir / "sdists", target_tags(settings.interpreter))
+        source = IndexMetadataSource(index, cache_dir / "sdists", target_tags(settings.interpreter), recipe_sources(project.recipes_dir))
         planner = Planner(requirements, source, settings.constraints, renames, dict(settings.interpreter.markers))
     with output_lock(output_dir, args.wait):
         builder = TreeBuilder(settings, index, PassThrough(), planner=planner, renames=renames)

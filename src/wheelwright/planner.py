@@ -198,6 +198,8 @@ def _explain(causes: Iterable, constraints: Constraints, renames: Renames, sourc
         releases = source.releases(name)
         if not releases:
             details.append(f"{name}: {source.why_unavailable(name)}")
+        elif (why := source.why_unavailable(name)).startswith("its recipe builds it"):
+            details.append(f"{name}: {why}")
         else:
             latest = sorted(r.version for r in releases if not r.yanked)[-5:]
             details.append(f"{name} releases include {', '.join(map(str, latest))}")

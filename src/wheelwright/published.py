@@ -6,7 +6,7 @@ from __future__ import annotations
 import email.parser
 import tarfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -50,10 +50,11 @@ class MetadataSource(Protocol):
 class IndexMetadataSource:
     """Releases that have an sdist (we build from source), with metadata from the index."""
 
-    def __init__(self, index: PackageIndex, sdist_cache: Path, tags: frozenset[Tag]) -> None:
+    def __init__(self, index: PackageIndex, sdist_cache: Path, tags: frozenset[Tag], recipe_sources: Mapping[str, str] | None = None) -> None:
         self.index = index
         self.sdist_cache = sdist_cache
         self.tags = tags
+        self.recipe_sources = recipe_sources or {}  # name -> "git <url>" for packages a recipe builds off PyPI
 
     def releases(self, name: str) -> list[Release]:
         try:
@@ -70,6 +71,8 @@ class IndexMetadataSource:
         ]
 
     def why_unavailable(self, name: str) -> str:
+        if name in self.recipe_sources:
+            return f"its recipe builds it from {self.recipe_sources[name]}, and building from git or URL sources is not implemented yet"
         try:
             files = self.index.files(name)
         except ResolutionError as exc:
