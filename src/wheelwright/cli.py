@@ -16,11 +16,12 @@ from .errors import BuildError, WheelwrightError
 from .index import PYPI_SIMPLE, SimpleJsonIndex, default_cache_dir
 from .interpreters import find_interpreter
 from .lock import output_lock
+from .licensereport import license_report
 from .lint import lint_constraints
 from .lockfile import compile_lock
 from .matrix import build_matrix
 from .project import Project
-from .repair import PassThrough
+from .repair import AuditwheelRepairer
 from .report import failure_message, summary, write_outputs
 from .fsutil import atomic_write_text
 from .published import IndexMetadataSource
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--python", default="3.11", metavar="X.Y", help="target interpreter (default 3.11)")
     build.add_argument("--output-dir", type=Path, help="default: build/<variant>")
     build.add_argument("--cache-dir", type=Path, help="downloads and uv cache (default: ~/.cache/wheelwright)")
+    build.add_argument("--sbom-dir", type=Path, help="default: sbom/<variant>")
     build.add_argument("--index-url", default=PYPI_SIMPLE)
     build.add_argument("--refresh", action="store_true", help="re-read the index instead of using cached pages")
     build.add_argument("--wait", type=float, default=0.0, metavar="S", help="wait up to S seconds for another run's lock")
@@ -75,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument("--variant", default="cpu")
     lock.add_argument("--accelerator-version", metavar="V")
     lock.add_argument("--index-url", default=PYPI_SIMPLE)
+    licenses = sub.add_parser("licenses", help="licence report of a variant's built wheels (from their SBOMs)")
+    licenses.add_argument("--variant", default="cpu")
+    licenses.add_argument("--accelerator-version", metavar="V")
+    licenses.add_argument("--sbom-dir", type=Path, help="default: sbom/<variant>")
+    licenses.add_argument("--strict", action="store_true", help="exit 1 on an unknown licence or a grafted proprietary library")
     toolchain = sub.add_parser("toolchain", help="check this machine against a variant's toolchain")
     toolchain.add_argument("--variant", default="cpu")
     toolchain.add_argument("--accelerator-version", metavar="V")
@@ -104,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "lock":
             return _lock(args, project, select_variant(variants, args.variant, args.accelerator_version))
+        if args.command == "licenses":
+            variant = select_variant(variants, args.variant, args.accelerator_version)
+            report = license_report(args.sbom_dir or project.root / "sbom" / variant.label)
+            print(report.render())
+            return 1 if args.strict and report.problems else 0
         if args.command == "toolchain":
             return _toolchain(select_variant(variants, args.variant, args.accelerator_version))
         return _build(args, project, variants)
@@ -187,6 +199,7 @@ def _build(args: argparse.Namespace, project: Project, variants) -> int:
         jobs=args.jobs,
         only=canonicalize_name(args.only) if args.only else None,
         source_date_epoch=int(os.environ.get("SOURCE_DATE_EPOCH", "315532800")),
+        sbom_dir=args.sbom_dir.resolve() if args.sbom_dir else None,
     )
     index = SimpleJsonIndex(args.index_url, cache_dir / "index", ttl=0 if args.refresh else 3600)
     renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))
@@ -195,7 +208,8 @@ def _build(args: argparse.Namespace, project: Project, variants) -> int:
         source = IndexMetadataSource(index, cache_dir / "sdists", target_tags(settings.interpreter), recipe_sources(project.recipes_dir))
         planner = Planner(requirements, source, settings.constraints, renames, dict(settings.interpreter.markers))
     with output_lock(output_dir, args.wait):
-        builder = TreeBuilder(settings, index, PassThrough(), planner=planner, renames=renames)
+        repairer = AuditwheelRepairer.for_variant(variant, source_date_epoch=settings.source_date_epoch)
+        builder = TreeBuilder(settings, index, repairer, planner=planner, renames=renames)
         if builder.plan is not None:
             atomic_write_text(output_dir / "plan.json", builder.plan.to_json() + "\n")
         result = builder.run(requirements)

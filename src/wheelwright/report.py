@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .fsutil import atomic_write_text
+from .fsutil import atomic_write_bytes, atomic_write_text
+from .sbom import stack_sbom
 from .schedule import BuildResult, BuildSettings
 
 
@@ -15,6 +16,10 @@ def write_outputs(result: BuildResult, settings: BuildSettings, *, full: bool) -
     if full:
         atomic_write_text(out / "graph.json", result.graph.to_json() + "\n")
         atomic_write_text(out / "build-order.json", json.dumps(result.graph.build_order(), indent=1) + "\n")
+        wheels = [o.facts for o in result.outcomes if o.facts is not None]
+        edges = [(e.parent, e.child) for e in result.graph.edges if e.kind in ("toplevel", "install")]
+        assert settings.sbom_dir is not None
+        atomic_write_bytes(settings.sbom_dir / "stack.cdx.json", stack_sbom(settings.variant.label, wheels, edges, settings.source_date_epoch))
     report = {
         "variant": settings.variant.label,
         "python": settings.interpreter.full_version,

@@ -26,7 +26,7 @@ from .buildenv import UvEnvironment, scrubbed_environment
 from .cache import RecordStore, content_key
 from .constraints import Constraints
 from .errors import BuildError, CycleError, ResolutionError, WheelwrightError
-from .fsutil import sha256_file
+from .fsutil import atomic_write_bytes, sha256_file
 from .graph import BUILD_KINDS, ROOT, Edge, EdgeKind, Graph, NodeInfo, find_cycle
 from .index import PackageIndex, SourceDistribution
 from .interpreters import Interpreter
@@ -34,12 +34,14 @@ from .localindex import LocalIndex
 from .metadata import applicable, wheel_requires_dist
 from .patches import Patch, apply_patches, find_patches
 from .planner import Plan, plan_install_tree
+from .provenance import build_toolchain, constraint_files, facts_from_json, facts_to_json, gather
 from .published import MetadataSource, PublishedMetadata
 from .project import Project
 from .renames import Renames
 from .recipes import LoadedRecipe, RecipeContext, call_hook_safely, load_recipe
 from .repair import Repairer
 from .resolve import choose_sdist
+from .sbom import ComponentFacts, WheelFacts, finalize_wheel, wheel_sbom
 from .sources import fetch_sdist, unpack_sdist
 from .variants import Variant
 
@@ -58,6 +60,7 @@ class BuildSettings:
     jobs: int
     only: NormalizedName | None = None
     source_date_epoch: int = 315532800
+    sbom_dir: Path | None = None  # default: <project>/sbom/<variant label>
 
     @property
     def simple_dir(self) -> Path:
@@ -74,6 +77,10 @@ class BuildSettings:
     @property
     def state_dir(self) -> Path:
         return self.output_dir / ".state"
+
+    def __post_init__(self) -> None:
+        if self.sbom_dir is None:
+            object.__setattr__(self, "sbom_dir", self.project.root / "sbom" / self.variant.label)
 
 
 class Phase(enum.Enum):
@@ -112,6 +119,8 @@ class _Node:
     finished_at: float = 0.0
     log_started: bool = False
     metadata_checked: bool = False
+    runtime: dict[str, str] = field(default_factory=dict)  # runtime deps as its SBOM states them
+    facts: WheelFacts | None = None
     backend_deps_installed: bool = False
 
 
@@ -123,6 +132,7 @@ class NodeOutcome:
     seconds: float
     started_at: float
     finished_at: float
+    facts: WheelFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,8 @@ class TreeBuilder:
         self._builders = ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="build")
         self._tags = _target_tags(settings.interpreter)
         self._t0 = time.monotonic()
+        self._toolchain = build_toolchain(settings.interpreter, settings.variant)
+        self._constraint_facts = constraint_files(settings.constraints.files)
 
     # ----- the main loop -----------------------------------------------------------------------
 
@@ -195,7 +207,7 @@ class TreeBuilder:
         if self._failure is not None:
             raise self._failure
         outcomes = tuple(
-            NodeOutcome(n.id, n.status, n.wheel.name if n.wheel else "", round(n.seconds, 3), round(n.started_at, 3), round(n.finished_at, 3))
+            NodeOutcome(n.id, n.status, n.wheel.name if n.wheel else "", round(n.seconds, 3), round(n.started_at, 3), round(n.finished_at, 3), n.facts)
             for n in self.nodes.values()
         )
         return BuildResult(self.graph, outcomes, time.monotonic() - started)
@@ -221,19 +233,22 @@ class TreeBuilder:
 
     # ----- requirements and nodes --------------------------------------------------------------
 
-    def _request(self, parent: str, req: Requirement, kind: EdgeKind) -> None:
+    def _request(self, parent: str, req: Requirement, kind: EdgeKind, hint: str | None = None) -> None:
+        """``hint``: the version the parent's SBOM already states for this runtime requirement."""
         self._count(parent, kind, +1)
         name = self.renames.current(req.name)
         if name != canonicalize_name(req.name):  # aiter -> amd-aiter: the old name never reaches the index
             req = _renamed(req, name)
-        req = self._pinned(parent, req, kind)
-        existing = self._existing(name, req)
+        wanted = self._pinned(parent, req, kind)
+        if hint is not None and wanted.specifier.contains(hint, prereleases=True):
+            wanted = _renamed(wanted, name, SpecifierSet(f"=={hint}"))
+        existing = self._existing(name, wanted)
         if existing is not None:
             self._link(parent, req, kind, existing)
         elif self.s.only is not None and name != self.s.only:
-            self._link(parent, req, kind, self._node_from_index(name, req))
+            self._link(parent, req, kind, self._node_from_index(name, wanted))
         else:
-            job = lambda: self._choose(parent, req, kind)
+            job = lambda: self._choose(parent, wanted, kind)
             self._submit(self._io, job, lambda sdist: self._link(parent, req, kind, self._node_for(sdist)))
 
     def _pinned(self, parent: str, req: Requirement, kind: EdgeKind) -> Requirement:
@@ -344,7 +359,7 @@ class TreeBuilder:
         for req in applicable(node.requires_dist, self.s.interpreter.markers, sorted(node.extras), source=f"{node.id} Requires-Dist"):
             if str(req) not in node.requested_install:
                 node.requested_install.add(str(req))
-                self._request(node.id, req, "install")
+                self._request(node.id, req, "install", node.runtime.get(self.renames.current(req.name)))
 
     # ----- phase transitions (main thread) -----------------------------------------------------
 
@@ -359,8 +374,9 @@ class TreeBuilder:
         for req in applicable(requires, self.s.interpreter.markers, source=f"{node.id} get_requires_for_build_wheel"):
             self._request(node.id, req, "build-backend")
 
-    def _on_built(self, node: _Node, outcome: tuple[Path, str, list[str], str, float]) -> None:
-        node.wheel, node.wheel_sha256, node.requires_dist, node.status, node.seconds = outcome
+    def _on_built(self, node: _Node, built: _Built) -> None:
+        node.wheel, node.wheel_sha256, node.requires_dist, node.status, node.seconds = built.wheel, built.sha256, built.requires_dist, built.status, built.seconds
+        node.runtime, node.facts = built.runtime, built.facts
         node.finished_at = time.monotonic() - self._t0
         node.phase = Phase.PUBLISHED
         info = self.graph.nodes[node.id]
@@ -386,8 +402,42 @@ class TreeBuilder:
 
     def _submit_build(self, node: _Node, first: list[tuple[Path, str]], every: list[tuple[Path, str]]) -> None:
         metadata_first = self._deferred(node) and not node.metadata_checked
-        self._submit(self._builders, lambda: self._build(node, first, every, metadata_first),
+        snapshot = self._snapshot(node)
+        self._submit(self._builders, lambda: self._build(node, first, every, metadata_first, snapshot),
                      lambda result: self._on_build_step(node, first, every, result), node)
+
+    def _snapshot(self, node: _Node) -> _Snapshot:
+        """What a worker may know of the rest of the tree to resolve the wheel's runtime deps for its SBOM."""
+        versions: dict[str, list[tuple[str, Path | None, str]]] = {}
+        for other in self.nodes.values():
+            versions.setdefault(other.name, []).append((other.version, other.wheel if other.phase is Phase.PUBLISHED else None, other.wheel_sha256))
+        planned = {n: str(p.version) for n, p in self.plan.packages.items()} if self.plan else {}
+        return _Snapshot(frozenset(node.extras), versions, planned)
+
+    def _runtime(self, node: _Node, requires_dist: list[str], snapshot: _Snapshot) -> tuple[dict[str, str], list[ComponentFacts]]:
+        """Each runtime requirement resolved as the main thread will resolve it: plan pin, else a version
+        already in the tree, else the index under the variant's constraints."""
+        versions: dict[str, str] = {}
+        components = []
+        for req in applicable(requires_dist, self.s.interpreter.markers, sorted(snapshot.extras), source=f"{node.id} Requires-Dist"):
+            name = self.renames.current(req.name)
+            spec = req.specifier & self.s.constraints.specifier_for(name)
+            pin = snapshot.planned.get(name)
+            known = [v for v in snapshot.versions.get(name, []) if spec.contains(v[0], prereleases=True)]
+            if pin is not None and spec.contains(pin, prereleases=True):
+                version = pin
+            elif known:
+                version = known[0][0]
+            else:
+                try:
+                    version = str(self._choose(node.id, _renamed(req, name), "install").version)
+                except ResolutionError:
+                    continue  # the main thread re-plans or reports it, with the whole picture
+            wheel = next(((w, sha) for v, w, sha in snapshot.versions.get(name, []) if v == version and w is not None), (None, None))
+            versions[name] = version
+            components.append(ComponentFacts(name=name, version=version, wheel_filename=wheel[0].name if wheel[0] else None,
+                                             sha256=wheel[1] or None, variant=self.s.variant.label))
+        return versions, components
 
     def _deferred(self, node: _Node) -> bool:
         """In the plan, but with dependencies the index could not tell: ask the backend before building."""
@@ -514,15 +564,21 @@ class TreeBuilder:
         self.records.put("discover", node.discover_key, {"requires": requires})
         return requires
 
-    def _build(self, node: _Node, first: list[tuple[Path, str]], every: list[tuple[Path, str]], metadata_first: bool = False):  # type: ignore[no-untyped-def]
+    def _build(self, node: _Node, first: list[tuple[Path, str]], every: list[tuple[Path, str]], metadata_first: bool = False,  # type: ignore[no-untyped-def]
+               snapshot: _Snapshot | None = None):
         started = time.monotonic()
+        snapshot = snapshot or _Snapshot(frozenset(), {}, {})
         key = content_key(discover=node.discover_key, wheels=[sha for _, sha in every])
         forced = self.s.only is not None and node.name == self.s.only
         record = None if forced else self.records.get("wheel", key)
-        if record is not None:
+        if record is not None and "facts" in record:
             wheel = self.s.simple_dir / record["path"]
             if wheel.is_file() and sha256_file(wheel) == record["sha256"]:
-                return wheel, record["sha256"], record["requires_dist"], "cached", time.monotonic() - started
+                runtime, _ = self._runtime(node, record["requires_dist"], snapshot)
+                if runtime == record["runtime"]:  # else its SBOM would state other dependency versions: rebuild
+                    facts = facts_from_json(record["facts"])
+                    self._write_sbom(wheel.name, wheel_sbom(facts))
+                    return _Built(wheel, record["sha256"], record["requires_dist"], "cached", time.monotonic() - started, runtime, facts)
         with self._log(node) as log:
             backend = self._backend(node, first, log)
             if not node.backend_deps_installed:
@@ -531,17 +587,50 @@ class TreeBuilder:
             config = call_hook_safely(f"recipes/{node.name}.py config_settings", lambda: node.recipe.config_settings(self._context(node)))  # type: ignore[union-attr]
             if metadata_first:  # the plan's last resort: ask the backend before spending a build on it
                 return _PreparedMetadata(backend.prepare_metadata(self.s.work_dir / node.id / "metadata", config))
-            dist = self.s.work_dir / node.id / "dist"
-            built = backend.build_wheel(dist, config)
-            repaired = self.repairer.repair(built, self.s.work_dir / node.id / "repaired")
-            published = self.local.publish(repaired)
-            log.write(f"# published {published}\n")
-        sha = sha256_file(published)
-        requires_dist = wheel_requires_dist(published)
-        self.records.put("wheel", key, {"path": str(published.relative_to(self.s.simple_dir)), "sha256": sha, "requires_dist": requires_dist})
-        shutil.rmtree(self.s.work_dir / node.id, ignore_errors=True)
+            work = self.s.work_dir / node.id
+            built = backend.build_wheel(work / "dist", config)
+            repaired = self.repairer.repair(built, work / "repaired", log)
+            log.write(f"# repaired: {repaired.platform_tag or 'pure, unchanged'}; grafted {[g.soname for g in repaired.grafted]}; external {list(repaired.external)}\n")
+            requires_dist = wheel_requires_dist(repaired.wheel)
+            runtime, components = self._runtime(node, requires_dist, snapshot)
+            facts = gather(
+                name=node.name, version=node.version, variant=self.s.variant, source_url=node.sdist.url,  # type: ignore[union-attr]
+                source_sha256=node.sdist.sha256, patches=node.patches, project_root=self.s.project.root,  # type: ignore[union-attr]
+                build_wheels=every, toolchain=self._toolchain, constraints=self._constraint_facts, repaired=repaired,
+                runtime=components, former_names=self.renames.former_names(node.name), source_date_epoch=self.s.source_date_epoch,
+            )
+            final, facts, published_sbom = finalize_wheel(facts, repaired.wheel, work / "final" / repaired.wheel.name)
+            published = self.local.publish(final)
+            self._write_sbom(published.name, published_sbom)
+            log.write(f"# published {published} with its SBOM\n")
+        self.records.put("wheel", key, {"path": str(published.relative_to(self.s.simple_dir)), "sha256": facts.wheel_sha256,
+                                        "requires_dist": requires_dist, "runtime": runtime, "facts": facts_to_json(facts)})
+        shutil.rmtree(work, ignore_errors=True)
         node.source_dir = node.env = None
-        return published, sha, requires_dist, "built", time.monotonic() - started
+        return _Built(published, facts.wheel_sha256, requires_dist, "built", time.monotonic() - started, runtime, facts)
+
+    def _write_sbom(self, wheel_name: str, sbom: bytes) -> None:
+        path = self.s.sbom_dir / f"{wheel_name}.cdx.json"
+        if not path.exists() or path.read_bytes() != sbom:
+            atomic_write_bytes(path, sbom)
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    extras: frozenset[str]
+    versions: dict[str, list[tuple[str, Path | None, str]]]  # name -> (version, published wheel or None, sha)
+    planned: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Built:
+    wheel: Path
+    sha256: str
+    requires_dist: list[str]
+    status: str
+    seconds: float
+    runtime: dict[str, str]
+    facts: WheelFacts | None
 
 
 @dataclass(frozen=True)

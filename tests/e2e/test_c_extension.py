@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 import zipfile
 
@@ -23,10 +25,13 @@ def test_markupsafe_ships_its_speedups(tmp_path, python):
     run = wheelwright(project, "--python", python, "markupsafe", output=output)
     assert run.returncode == 0, run.stderr[-3000:]
     tag = "cp" + python.replace(".", "")
-    wheels = list((output / "simple" / "markupsafe").glob(f"markupsafe-*-{tag}-{tag}-linux_x86_64.whl"))
+    wheels = list((output / "simple" / "markupsafe").glob(f"markupsafe-*-{tag}-{tag}-*manylinux_2_*_x86_64.whl"))
     assert len(wheels) == 1, list((output / "simple" / "markupsafe").iterdir())
     with zipfile.ZipFile(wheels[0]) as zf:
         assert any(n.startswith("markupsafe/_speedups.") and n.endswith(".so") for n in zf.namelist())
+        assert any(n.endswith(".dist-info/sboms/wheelwright.cdx.json") for n in zf.namelist())
+    sbom = json.loads((project / "sbom" / "cpu" / f"{wheels[0].name}.cdx.json").read_text())
+    assert sbom["metadata"]["component"]["hashes"][0]["content"] == hashlib.sha256(wheels[0].read_bytes()).hexdigest()
     from wheelwright.interpreters import find_interpreter
 
     venv_python = isolated_install(tmp_path, output / "simple", "markupsafe", python=str(find_interpreter(python).path))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import difflib
 import json
 import subprocess
+import sys
 import tarfile
+import zipfile
 
 import pytest
 from helpers import SHARED_CACHE, copy_project, isolated_install, wheelwright
@@ -126,3 +128,44 @@ def test_only_rebuilds_one_package_from_the_index(built):
     statuses = {n: s["status"] for n, s in _report(output).items()}
     assert [n for n, s in statuses.items() if s == "built"] == [n for n in statuses if n.startswith("idna==")]
     assert {s for n, s in statuses.items() if not n.startswith("idna==")} == {"index"}
+
+
+def test_every_wheel_has_a_valid_cyclonedx_sbom_embedded_and_beside_the_index(built):
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    project, output = built
+    validator = JsonStrictValidator(SchemaVersion.V1_6)
+    graph = _graph(output)
+    for node in graph["nodes"]:
+        wheel = next((output / "simple" / node["name"]).glob(node["wheel"]))
+        published = (project / "sbom" / "cpu" / f"{wheel.name}.cdx.json").read_text()
+        assert validator.validate_str(published) is None, wheel.name
+        document = json.loads(published)
+        main = document["metadata"]["component"]
+        assert main["purl"].startswith(f"pkg:pypi/{node['name']}@{node['version']}?") and "variant=cpu" in main["purl"]
+        assert main["hashes"][0]["content"] == node["wheel_sha256"]
+        ancestor = main["pedigree"]["ancestors"][0]
+        assert ancestor["hashes"][0]["content"] == node["source_sha256"]
+        names = {c["name"] for c in document["components"]}
+        assert {"python", "gcc"} <= names and "cpu.txt" in names
+        with zipfile.ZipFile(wheel) as zf:
+            embedded = [n for n in zf.namelist() if n.endswith(".dist-info/sboms/wheelwright.cdx.json")]
+            assert len(embedded) == 1 and validator.validate_str(zf.read(embedded[0]).decode()) is None
+    requests_sbom = json.loads(next((project / "sbom" / "cpu").glob("requests-*.whl.cdx.json")).read_text())
+    runtime = {c["name"]: c["version"] for c in requests_sbom["components"] if c.get("scope") == "required"}
+    versions = {n["name"]: n["version"] for n in graph["nodes"]}
+    assert runtime == {name: versions[name] for name in ("certifi", "charset-normalizer", "idna", "urllib3")}
+    stack = (project / "sbom" / "cpu" / "stack.cdx.json").read_text()
+    assert validator.validate_str(stack) is None
+    assert len(json.loads(stack)["components"]) >= len(graph["nodes"])
+
+
+def test_licence_report_names_every_package(built):
+    project, output = built
+    run = subprocess.run([sys.executable, "-m", "wheelwright", "--project", str(project), "licenses", "--variant", "cpu", "--strict"],
+                         capture_output=True, text=True)
+    graph = _graph(output)
+    for node in graph["nodes"]:
+        assert node["name"] in run.stdout
+    assert ("UNKNOWN" in run.stdout) == (run.returncode == 1), run.stdout

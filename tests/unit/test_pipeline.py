@@ -39,6 +39,7 @@ def test_builds_tree_in_dependency_order_with_typed_edges(workspace, tree, capsy
     assert order.index("dyn==1.0") < order.index("app==1.0")
     for name in ("app", "tool", "toolhelper", "dyn", "lib"):
         assert list((out / "simple" / name).glob("*.whl")), name
+        assert all(p.stat().st_mode & 0o044 == 0o044 for p in (out / "simple" / name).iterdir()), "index files must be world-readable"
         assert f'href="{name}/"' in (out / "simple" / "index.html").read_text()
         assert (out / "logs" / f"{name}-1.0.log").exists()
     assert set(workspace.statuses().values()) == {"built"}
