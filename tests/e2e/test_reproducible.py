@@ -1,0 +1,24 @@
+"""The same inputs give the same bytes: two cold builds in separate output dirs publish identical
+wheels and identical SBOMs (serial number and timestamps derive from content and SOURCE_DATE_EPOCH)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from helpers import copy_project, wheelwright
+
+
+def _digests(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in (".whl", ".json")}
+
+
+def test_two_cold_builds_publish_the_same_bytes(tmp_path):
+    results = []
+    for attempt in ("a", "b"):
+        project = copy_project(tmp_path / attempt / "project")
+        run = wheelwright(project, "idna", output=tmp_path / attempt / "out")
+        assert run.returncode == 0, run.stderr[-2000:]
+        results.append((_digests(tmp_path / attempt / "out" / "simple"), _digests(project / "sbom" / "cpu")))
+    (wheels_a, sboms_a), (wheels_b, sboms_b) = results
+    assert wheels_a and wheels_a == wheels_b
+    assert any(name.startswith("idna-") for name in sboms_a) and sboms_a == sboms_b
