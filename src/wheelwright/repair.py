@@ -294,8 +294,8 @@ class AuditwheelRepairer:
 
     @classmethod
     def for_variant(cls, variant: Variant, **kwargs: object) -> AuditwheelRepairer:
-        """The repairer for one selected variant: its never-graft list, named by its label."""
-        return cls(variant.never_graft, policy=variant.label, **kwargs)  # type: ignore[arg-type]
+        """The repairer for one selected variant: its never-graft and forbid lists, named by its label."""
+        return cls(variant.never_graft, forbid=variant.forbid, policy=variant.label, **kwargs)  # type: ignore[arg-type]
 
     # -- the protocol --------------------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ class VariantSpec:
     constraints: tuple[str, ...] = ()  # for variants without versions (cpu)
     toolchain: tuple[ToolCheck, ...] = ()
     never_graft: tuple[str, ...] = ()  # sonames (fnmatch patterns) auditwheel must never copy in
+    forbid: tuple[str, ...] = ()  # sonames no wheel of this variant may need at all (another accelerator's runtime)
     prebuilt: tuple[str, ...] = ()  # proprietary packages taken as vendor wheels, never built
     prebuilt_index: str = ""
     versions: Mapping[str, AcceleratorVersion] = field(default_factory=dict)
@@ -74,6 +75,7 @@ class Variant:
     builder_image: str = ""
     toolchain: tuple[ToolCheck, ...] = ()
     never_graft: tuple[str, ...] = ()
+    forbid: tuple[str, ...] = ()
     prebuilt: tuple[str, ...] = ()
     prebuilt_index: str = ""
     ptx_forward_compatible: bool = False
@@ -150,6 +152,7 @@ def _spec(name: str, table: Mapping[str, Any], common_never_graft: tuple[str, ..
             for t in table.get("toolchain", ())
         ),
         never_graft=common_never_graft + _strings(table.get("never_graft", ())),
+        forbid=_strings(table.get("forbid", ())),
         prebuilt=_strings(table.get("prebuilt", ())),
         prebuilt_index=str(table.get("prebuilt_index", "")),
         versions=versions,
@@ -167,7 +170,7 @@ def select_variant(specs: Mapping[str, VariantSpec], name: str, version: str | N
         if version:
             raise ConfigError(f"variant {name!r} has no accelerator versions; drop --accelerator-version {version}")
         return Variant(name=name, version=None, description=spec.description, gpu_payload=spec.gpu_payload, env=spec.env,
-                       constraints=spec.constraints, never_graft=spec.never_graft, prebuilt=spec.prebuilt,
+                       constraints=spec.constraints, never_graft=spec.never_graft, forbid=spec.forbid, prebuilt=spec.prebuilt,
                        prebuilt_index=spec.prebuilt_index, toolchain=spec.toolchain, stack=spec.stack)
     chosen = version or spec.default_version
     if chosen not in spec.versions:
@@ -176,7 +179,7 @@ def select_variant(specs: Mapping[str, VariantSpec], name: str, version: str | N
     return Variant(
         name=name, version=chosen, description=f"{spec.description} {chosen}", gpu_payload=spec.gpu_payload,
         env={**spec.env, **row.env}, constraints=row.constraints, archs=row.archs, builder_image=row.builder_image,
-        toolchain=spec.toolchain, never_graft=spec.never_graft, prebuilt=spec.prebuilt, prebuilt_index=spec.prebuilt_index,
+        toolchain=spec.toolchain, never_graft=spec.never_graft, forbid=spec.forbid, prebuilt=spec.prebuilt, prebuilt_index=spec.prebuilt_index,
         ptx_forward_compatible=row.ptx_forward_compatible, stack=spec.stack,
     )
 

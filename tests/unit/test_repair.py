@@ -463,3 +463,19 @@ def test_unlocatable_library_becomes_a_one_line_error(tmp_path):
     assert str(caught.value) == (f'{wheel.name}: auditwheel repair failed: Cannot repair wheel, because required '
                                  'library "libgone.so.1" could not be located')
     assert "Traceback" in log.getvalue()
+
+
+@needs_gcc
+def test_the_cpu_variant_refuses_a_planted_wheel_that_links_a_gpu_runtime(tmp_path, fake_hip):
+    from helpers import REPO
+
+    from wheelwright.variants import load_variants, select_variant
+
+    cpu = select_variant(load_variants(REPO / "variants.toml"), "cpu")
+    wheel = _hip_wheel(tmp_path, fake_hip)
+    repairer = AuditwheelRepairer.for_variant(cpu, library_path=[fake_hip.parent])
+    with pytest.raises(BuildError, match=rf"^{wheel.name}: needs libamdhip64\.so\.6, which the cpu policy forbids"):
+        repairer.repair(wheel, tmp_path / "out")
+    rocm = select_variant(load_variants(REPO / "variants.toml"), "rocm")
+    result = AuditwheelRepairer.for_variant(rocm, library_path=[fake_hip.parent]).repair(wheel, tmp_path / "rocm")
+    assert result.grafted == () and "libamdhip64.so.6" in result.external  # rocm: needed, never copied in
