@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -42,12 +43,21 @@ class IndexFile:
     sha256: str
     requires_python: str | None
     yanked: bool
-    tags: frozenset[Tag] = frozenset()  # empty for sdists
     metadata_sha256: str | None = None  # PEP 658/714 core metadata served beside a wheel
 
     @property
     def is_wheel(self) -> bool:
         return self.filename.endswith(".whl")
+
+    @functools.cached_property
+    def tags(self) -> frozenset[Tag]:
+        """Parsed on demand: torch's page lists ~1000 wheels and a warm run must stay well under 2 s."""
+        if not self.is_wheel:
+            return frozenset()
+        try:
+            return frozenset(parse_wheel_filename(self.filename)[3])
+        except InvalidWheelFilename:
+            return frozenset()
 
 
 SourceDistribution = IndexFile  # an IndexFile whose filename is an sdist's
@@ -148,10 +158,9 @@ def _parse_project(name: str, page: dict) -> list[IndexFile]:
     result = []
     for entry in page.get("files", []):
         filename = entry["filename"]
-        tags: frozenset[Tag] = frozenset()
         try:
             if filename.endswith(".whl"):
-                _, version, _, tags = parse_wheel_filename(filename)
+                version = Version(filename.split("-")[1])  # PEP 427: name-version-…; tags wait until asked for
             elif filename.endswith((".tar.gz", ".zip")):
                 _, version = parse_sdist_filename(filename)
             else:
@@ -171,7 +180,6 @@ def _parse_project(name: str, page: dict) -> list[IndexFile]:
                 sha256=sha256,
                 requires_python=entry.get("requires-python"),
                 yanked=bool(entry.get("yanked")),
-                tags=frozenset(tags),
                 metadata_sha256=metadata.get("sha256") if isinstance(metadata, dict) else None,
             )
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
+from .fsutil import atomic_write_text
 
 # Computes PEP 508 marker values inside the target interpreter, which need not have `packaging`.
 _MARKER_SCRIPT = r"""
@@ -35,6 +38,9 @@ print(json.dumps({
     "sys_platform": sys.platform,
 }))
 """
+
+
+_PROBE_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wheelwright-interpreters"
 
 
 @dataclass(frozen=True)
@@ -73,11 +79,24 @@ def _candidates(version: str) -> list[str]:
 
 @functools.cache
 def _probe(executable: str) -> dict[str, str] | None:
+    """Marker values of ``executable``, cached on disk by the interpreter's path, size and mtime."""
+    try:
+        stat = Path(executable).resolve().stat()
+    except OSError:
+        return None
+    cache = _PROBE_CACHE / hashlib.sha256(f"{executable}|{stat.st_size}|{stat.st_mtime_ns}|{_MARKER_SCRIPT}".encode()).hexdigest()
+    try:
+        return json.loads(cache.read_text())
+    except (OSError, ValueError):
+        pass
     try:
         out = subprocess.run([executable, "-c", _MARKER_SCRIPT], capture_output=True, text=True, timeout=30, check=True)
-        return json.loads(out.stdout)
+        markers = json.loads(out.stdout)
     except (OSError, subprocess.SubprocessError, json.JSONDecodeError):
         return None
+    with contextlib.suppress(OSError):
+        atomic_write_text(cache, json.dumps(markers))
+    return markers
 
 
 def available_versions(versions: tuple[str, ...] = ("3.11", "3.12", "3.13")) -> list[str]:

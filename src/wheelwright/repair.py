@@ -29,6 +29,7 @@ import contextlib
 import fnmatch
 import hashlib
 import json
+import functools
 import os
 import platform
 import re
@@ -285,12 +286,17 @@ class AuditwheelRepairer:
         self.never_graft = tuple(never_graft)
         self.forbid = tuple(forbid)
         self.policy = policy
-        self.plat = plat or best_manylinux_tag() or "auto"
+        self._plat = plat
         self.library_path = tuple(str(p) for p in library_path)
         self.python = str(python or sys.executable)
         self.timeout = timeout
         self.source_date_epoch = source_date_epoch if source_date_epoch is not None else \
             int(os.environ.get("SOURCE_DATE_EPOCH") or 315532800)
+
+    @functools.cached_property
+    def plat(self) -> str:
+        """Asked of auditwheel on the first platform wheel only: a warm run repairs nothing."""
+        return self._plat or best_manylinux_tag() or "auto"
 
     @classmethod
     def for_variant(cls, variant: Variant, **kwargs: object) -> AuditwheelRepairer:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 from .fsutil import atomic_write_bytes, atomic_write_text
-from .sbom import stack_sbom
 from .schedule import BuildResult, BuildSettings
 
 
@@ -16,10 +16,7 @@ def write_outputs(result: BuildResult, settings: BuildSettings, *, full: bool) -
     if full:
         atomic_write_text(out / "graph.json", result.graph.to_json() + "\n")
         atomic_write_text(out / "build-order.json", json.dumps(result.graph.build_order(), indent=1) + "\n")
-        wheels = [o.facts for o in result.outcomes if o.facts is not None]
-        edges = [(e.parent, e.child) for e in result.graph.edges if e.kind in ("toplevel", "install")]
-        assert settings.sbom_dir is not None
-        atomic_write_bytes(settings.sbom_dir / "stack.cdx.json", stack_sbom(settings.variant.label, wheels, edges, settings.source_date_epoch))
+        _write_stack_sbom(result, settings)
     report = {
         "variant": settings.variant.label,
         "python": settings.interpreter.full_version,
@@ -29,6 +26,23 @@ def write_outputs(result: BuildResult, settings: BuildSettings, *, full: bool) -
         "nodes": {o.id: {"status": o.status, "wheel": o.wheel, "seconds": o.seconds, "started_at": o.started_at, "finished_at": o.finished_at} for o in sorted(result.outcomes, key=lambda o: o.id)},
     }
     atomic_write_text(out / "report.json", json.dumps(report, indent=1) + "\n")
+
+
+def _write_stack_sbom(result: BuildResult, settings: BuildSettings) -> None:
+    """Regenerated only when a wheel or an edge changed: a warm run never imports the SBOM library."""
+    facts = sorted(o.facts_json for o in result.outcomes if o.facts_json)
+    edges = sorted((e.parent, e.child) for e in result.graph.edges if e.kind in ("toplevel", "install"))
+    key = hashlib.sha256(json.dumps([facts, edges, settings.source_date_epoch]).encode()).hexdigest()
+    assert settings.sbom_dir is not None
+    stack, stamp = settings.sbom_dir / "stack.cdx.json", settings.state_dir / "stack-sbom.key"
+    if stack.is_file() and stamp.is_file() and stamp.read_text() == key:
+        return
+    from .provenance import facts_from_json
+    from .sbom import stack_sbom
+
+    wheels = [facts_from_json(f) for f in facts]
+    atomic_write_bytes(stack, stack_sbom(settings.variant.label, wheels, edges, settings.source_date_epoch))
+    atomic_write_text(stamp, key)
 
 
 def summary(result: BuildResult, settings: BuildSettings) -> str:

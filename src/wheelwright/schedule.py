@@ -4,6 +4,8 @@ is published: no rounds, no waiting for siblings. Workers never share state; the
 from __future__ import annotations
 
 import enum
+import functools
+import hashlib
 import os
 import shutil
 import sys
@@ -13,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -34,16 +36,17 @@ from .localindex import LocalIndex
 from .metadata import applicable, wheel_requires_dist
 from .patches import Patch, apply_patches, find_patches
 from .planner import Plan, plan_install_tree
-from .provenance import build_toolchain, constraint_files, facts_from_json, facts_to_json, gather
 from .published import MetadataSource, PublishedMetadata
 from .project import Project
 from .renames import Renames
 from .recipes import LoadedRecipe, RecipeContext, call_hook_safely, load_recipe
 from .repair import Repairer
 from .resolve import choose_sdist
-from .sbom import ComponentFacts, WheelFacts, finalize_wheel, wheel_sbom
 from .sources import fetch_sdist, unpack_sdist
 from .variants import Variant
+
+if TYPE_CHECKING:  # the SBOM stack (cyclonedx) is imported only when a wheel is built: a warm run skips it
+    from .sbom import ComponentFacts
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,7 +123,7 @@ class _Node:
     log_started: bool = False
     metadata_checked: bool = False
     runtime: dict[str, str] = field(default_factory=dict)  # runtime deps as its SBOM states them
-    facts: WheelFacts | None = None
+    facts_json: str = ""  # provenance.facts_to_json of what its SBOM states
     backend_deps_installed: bool = False
 
 
@@ -132,7 +135,7 @@ class NodeOutcome:
     seconds: float
     started_at: float
     finished_at: float
-    facts: WheelFacts | None = None
+    facts_json: str = ""
 
 
 @dataclass(frozen=True)
@@ -169,8 +172,6 @@ class TreeBuilder:
         self._builders = ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="build")
         self._tags = _target_tags(settings.interpreter)
         self._t0 = time.monotonic()
-        self._toolchain = build_toolchain(settings.interpreter, settings.variant)
-        self._constraint_facts = constraint_files(settings.constraints.files)
 
     # ----- the main loop -----------------------------------------------------------------------
 
@@ -207,7 +208,7 @@ class TreeBuilder:
         if self._failure is not None:
             raise self._failure
         outcomes = tuple(
-            NodeOutcome(n.id, n.status, n.wheel.name if n.wheel else "", round(n.seconds, 3), round(n.started_at, 3), round(n.finished_at, 3), n.facts)
+            NodeOutcome(n.id, n.status, n.wheel.name if n.wheel else "", round(n.seconds, 3), round(n.started_at, 3), round(n.finished_at, 3), n.facts_json)
             for n in self.nodes.values()
         )
         return BuildResult(self.graph, outcomes, time.monotonic() - started)
@@ -376,7 +377,7 @@ class TreeBuilder:
 
     def _on_built(self, node: _Node, built: _Built) -> None:
         node.wheel, node.wheel_sha256, node.requires_dist, node.status, node.seconds = built.wheel, built.sha256, built.requires_dist, built.status, built.seconds
-        node.runtime, node.facts = built.runtime, built.facts
+        node.runtime, node.facts_json = built.runtime, built.facts_json
         node.finished_at = time.monotonic() - self._t0
         node.phase = Phase.PUBLISHED
         info = self.graph.nodes[node.id]
@@ -406,6 +407,13 @@ class TreeBuilder:
         self._submit(self._builders, lambda: self._build(node, first, every, metadata_first, snapshot),
                      lambda result: self._on_build_step(node, first, every, result), node)
 
+    @functools.cached_property
+    def _provenance_inputs(self) -> tuple:
+        """Toolchain versions and constraint hashes, read once per run and only if something builds."""
+        from .provenance import build_toolchain, constraint_files
+
+        return build_toolchain(self.s.interpreter, self.s.variant), constraint_files(self.s.constraints.files)
+
     def _snapshot(self, node: _Node) -> _Snapshot:
         """What a worker may know of the rest of the tree to resolve the wheel's runtime deps for its SBOM."""
         versions: dict[str, list[tuple[str, Path | None, str]]] = {}
@@ -418,7 +426,7 @@ class TreeBuilder:
         """Each runtime requirement resolved as the main thread will resolve it: plan pin, else a version
         already in the tree, else the index under the variant's constraints."""
         versions: dict[str, str] = {}
-        components = []
+        found: list[tuple[str, str, Path | None, str | None]] = []
         for req in applicable(requires_dist, self.s.interpreter.markers, sorted(snapshot.extras), source=f"{node.id} Requires-Dist"):
             name = self.renames.current(req.name)
             spec = req.specifier & self.s.constraints.specifier_for(name)
@@ -435,9 +443,8 @@ class TreeBuilder:
                     continue  # the main thread re-plans or reports it, with the whole picture
             wheel = next(((w, sha) for v, w, sha in snapshot.versions.get(name, []) if v == version and w is not None), (None, None))
             versions[name] = version
-            components.append(ComponentFacts(name=name, version=version, wheel_filename=wheel[0].name if wheel[0] else None,
-                                             sha256=wheel[1] or None, variant=self.s.variant.label))
-        return versions, components
+            found.append((name, version, wheel[0], wheel[1] or None))
+        return versions, found
 
     def _deferred(self, node: _Node) -> bool:
         """In the plan, but with dependencies the index could not tell: ask the backend before building."""
@@ -576,9 +583,8 @@ class TreeBuilder:
             if wheel.is_file() and sha256_file(wheel) == record["sha256"]:
                 runtime, _ = self._runtime(node, record["requires_dist"], snapshot)
                 if runtime == record["runtime"]:  # else its SBOM would state other dependency versions: rebuild
-                    facts = facts_from_json(record["facts"])
-                    self._write_sbom(wheel.name, wheel_sbom(facts))
-                    return _Built(wheel, record["sha256"], record["requires_dist"], "cached", time.monotonic() - started, runtime, facts)
+                    self._ensure_sbom(wheel.name, record)
+                    return _Built(wheel, record["sha256"], record["requires_dist"], "cached", time.monotonic() - started, runtime, record["facts"])
         with self._log(node) as log:
             backend = self._backend(node, first, log)
             if not node.backend_deps_installed:
@@ -592,27 +598,45 @@ class TreeBuilder:
             repaired = self.repairer.repair(built, work / "repaired", log)
             log.write(f"# repaired: {repaired.platform_tag or 'pure, unchanged'}; grafted {[g.soname for g in repaired.grafted]}; external {list(repaired.external)}\n")
             requires_dist = wheel_requires_dist(repaired.wheel)
-            runtime, components = self._runtime(node, requires_dist, snapshot)
+            runtime, found = self._runtime(node, requires_dist, snapshot)
+            from .provenance import facts_to_json, gather
+            from .sbom import ComponentFacts, finalize_wheel
+
+            components = [ComponentFacts(name=n, version=v, wheel_filename=w.name if w else None, sha256=sha, variant=self.s.variant.label)
+                          for n, v, w, sha in found]
+            toolchain, constraint_facts = self._provenance_inputs
             facts = gather(
                 name=node.name, version=node.version, variant=self.s.variant, source_url=node.sdist.url,  # type: ignore[union-attr]
                 source_sha256=node.sdist.sha256, patches=node.patches, project_root=self.s.project.root,  # type: ignore[union-attr]
-                build_wheels=every, toolchain=self._toolchain, constraints=self._constraint_facts, repaired=repaired,
+                build_wheels=every, toolchain=toolchain, constraints=constraint_facts, repaired=repaired,
                 runtime=components, former_names=self.renames.former_names(node.name), source_date_epoch=self.s.source_date_epoch,
             )
             final, facts, published_sbom = finalize_wheel(facts, repaired.wheel, work / "final" / repaired.wheel.name)
             published = self.local.publish(final)
             self._write_sbom(published.name, published_sbom)
             log.write(f"# published {published} with its SBOM\n")
+        facts_json = facts_to_json(facts)
         self.records.put("wheel", key, {"path": str(published.relative_to(self.s.simple_dir)), "sha256": facts.wheel_sha256,
-                                        "requires_dist": requires_dist, "runtime": runtime, "facts": facts_to_json(facts)})
+                                        "requires_dist": requires_dist, "runtime": runtime, "facts": facts_json,
+                                        "sbom_sha256": hashlib.sha256(published_sbom).hexdigest()})
         shutil.rmtree(work, ignore_errors=True)
         node.source_dir = node.env = None
-        return _Built(published, facts.wheel_sha256, requires_dist, "built", time.monotonic() - started, runtime, facts)
+        return _Built(published, facts.wheel_sha256, requires_dist, "built", time.monotonic() - started, runtime, facts_json)
 
     def _write_sbom(self, wheel_name: str, sbom: bytes) -> None:
-        path = self.s.sbom_dir / f"{wheel_name}.cdx.json"
+        path = self.s.sbom_dir / f"{wheel_name}.cdx.json"  # type: ignore[operator]
         if not path.exists() or path.read_bytes() != sbom:
             atomic_write_bytes(path, sbom)
+
+    def _ensure_sbom(self, wheel_name: str, record: dict[str, Any]) -> None:
+        """A cached wheel's published SBOM is regenerated (deterministically) only if it is missing or changed."""
+        path = self.s.sbom_dir / f"{wheel_name}.cdx.json"  # type: ignore[operator]
+        if path.is_file() and sha256_file(path) == record.get("sbom_sha256"):
+            return
+        from .provenance import facts_from_json
+        from .sbom import wheel_sbom
+
+        self._write_sbom(wheel_name, wheel_sbom(facts_from_json(record["facts"])))
 
 
 @dataclass(frozen=True)
@@ -630,7 +654,7 @@ class _Built:
     status: str
     seconds: float
     runtime: dict[str, str]
-    facts: WheelFacts | None
+    facts_json: str
 
 
 @dataclass(frozen=True)

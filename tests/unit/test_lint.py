@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from fakepypi import FakePyPI
-from packaging.utils import parse_wheel_filename
 from packaging.version import Version
 
 from wheelwright.constraints import load_constraints, read_lines
@@ -259,6 +258,5 @@ def test_render_groups_by_file_and_counts(lint, fake_pypi):
     ("x-1-cp311-cp311t-manylinux_2_28_x86_64.whl", 0),
 ])
 def test_target_reads_metadata_only_from_wheels_that_install_there(filename, rank):
-    wheel = IndexFile("x", Version("1"), filename, "https://x/" + filename, SHA_A, None, False,
-                      frozenset(parse_wheel_filename(filename)[3]))
+    wheel = IndexFile("x", Version("1"), filename, "https://x/" + filename, SHA_A, None, False)
     assert Target("3.11", "Linux", "x86_64").wheel_rank(wheel) == rank
