@@ -40,7 +40,7 @@ class Workspace:
 
     @property
     def output(self) -> Path:
-        return self.root / "build" / "cpu"
+        return self.root / "build" / "cpu"  # other variants: root / "build" / <variant-version>
 
     def build(self, capsys, *args: str, variant: str = "cpu") -> Run:
         argv = ["--project", str(self.root), "build", "--variant", variant, "--cache-dir", str(self.cache), "--jobs", "2"]

@@ -82,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
     licenses.add_argument("--accelerator-version", metavar="V")
     licenses.add_argument("--sbom-dir", type=Path, help="default: sbom/<variant>")
     licenses.add_argument("--strict", action="store_true", help="exit 1 on an unknown licence or a grafted proprietary library")
+    inspect = sub.add_parser("inspect", help="which GPU code each ELF file of a wheel carries (no toolkit needed)")
+    inspect.add_argument("wheels", nargs="+", type=Path, metavar="WHEEL")
+    inspect.add_argument("--json", action="store_true")
+    verify = sub.add_parser("verify", help="re-check every wheel in a variant's index for its GPU kernels")
+    verify.add_argument("--variant", default="cpu")
+    verify.add_argument("--accelerator-version", metavar="V")
+    verify.add_argument("--output-dir", type=Path, help="default: build/<variant>")
     toolchain = sub.add_parser("toolchain", help="check this machine against a variant's toolchain")
     toolchain.add_argument("--variant", default="cpu")
     toolchain.add_argument("--accelerator-version", metavar="V")
@@ -103,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             for variant in every_variant(variants):
                 print(f"{variant.label}\t{variant.description}\tarchs={';'.join(variant.archs) or '-'}\tconstraints={','.join(variant.constraints)}")
             return 0
+        if args.command == "inspect":
+            return _inspect(args)
         if args.command == "lint-constraints":
             return _lint(args, project)
         if args.command == "matrix":
@@ -116,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             report = license_report(args.sbom_dir or project.root / "sbom" / variant.label)
             print(report.render())
             return 1 if args.strict and report.problems else 0
+        if args.command == "verify":
+            return _verify(args, project, select_variant(variants, args.variant, args.accelerator_version))
         if args.command == "toolchain":
             return _toolchain(select_variant(variants, args.variant, args.accelerator_version))
         return _build(args, project, variants)
@@ -128,6 +139,35 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; published wheels are intact, re-run to resume", file=sys.stderr)
         return 130
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from .payload import inspect_wheel, render
+
+    for wheel in args.wheels:
+        if not wheel.is_file():
+            raise WheelwrightError(f"{wheel}: no such wheel")
+        payload = inspect_wheel(wheel)
+        if payload.error:
+            raise WheelwrightError(f"{wheel}: {payload.error}")
+        print(json.dumps(payload.to_dict(), indent=1) if args.json else f"{wheel.name}\n{render(payload)}")
+    return 0
+
+
+def _verify(args: argparse.Namespace, project: Project, variant) -> int:
+    from .recipes import RecipeContext, load_recipe
+    from .verify import render, verify_index
+
+    simple = (args.output_dir or project.output_dir(variant.label)) / "simple"
+    if not simple.is_dir():
+        raise WheelwrightError(f"{simple}: no index; build the {variant.label} variant first")
+    declared = {}
+    for name in recipe_names(project.recipes_dir):
+        context = RecipeContext(name=name, version=None, variant=variant, python_version="", source_dir=None, jobs=1)  # type: ignore[arg-type]
+        declared[name] = load_recipe(project.recipes_dir, name).kernels(context)
+    verdicts = verify_index(simple, variant, declared)
+    print(render(verdicts))
+    return 0 if all(v.ok for v in verdicts) else 1
 
 
 def _lint(args: argparse.Namespace, project: Project) -> int:

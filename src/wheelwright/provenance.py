@@ -59,7 +59,7 @@ def wheel_components(wheels: Sequence[tuple[Path, str]], variant: str) -> tuple[
 def gather(*, name: str, version: str, variant: Variant, source_url: str, source_sha256: str, patches: Sequence[Patch],
            project_root: Path, build_wheels: Sequence[tuple[Path, str]], toolchain: tuple[ToolFacts, ...],
            constraints: tuple[FileFacts, ...], repaired: RepairResult, runtime: Sequence[ComponentFacts],
-           former_names: Sequence[str], source_date_epoch: int) -> WheelFacts:
+           former_names: Sequence[str], source_date_epoch: int, gpu_payload: Sequence[str] = ()) -> WheelFacts:
     return WheelFacts(
         name=name, version=version, wheel_filename=repaired.wheel.name, wheel_sha256=sha256_file(repaired.wheel),
         variant=variant.label, archs=tuple(variant.archs),
@@ -69,7 +69,7 @@ def gather(*, name: str, version: str, variant: Variant, source_url: str, source
         toolchain=toolchain, constraints=constraints,
         grafted=tuple(GraftedFacts(soname=g.soname, sha256=g.sha256, path_in_wheel=g.name, origin=str(g.source)) for g in repaired.grafted),
         runtime_dependencies=tuple(runtime), license=license_from_wheel(repaired.wheel),
-        former_names=tuple(former_names), source_date_epoch=source_date_epoch,
+        former_names=tuple(former_names), source_date_epoch=source_date_epoch, gpu_payload=tuple(gpu_payload),
     )
 
 
@@ -99,6 +99,7 @@ def facts_from_json(text: str) -> WheelFacts:
         data[key] = tuple(_item(kind, item) for item in data[key])
     data["archs"] = tuple(data["archs"])
     data["former_names"] = tuple(data["former_names"])
+    data["gpu_payload"] = tuple(data.get("gpu_payload", ()))
     return WheelFacts(**data)
 
 

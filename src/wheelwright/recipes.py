@@ -31,6 +31,7 @@ HOOKS = (
     "env",  # -> Mapping[str, str]: extra build environment
     "config_settings",  # -> Mapping[str, str | list[str]]: PEP 517 config settings
     "prepare",  # -> None: edit the unpacked, patched source tree (e.g. hipify)
+    "kernels",  # -> Sequence[str]: wheel members (fnmatch) that must carry GPU code for every arch of the variant
 )
 
 
@@ -109,6 +110,10 @@ class Recipe:
     def prepare(self, *variants: str) -> Callable[[Hook], Hook]:
         return self._register("prepare", variants)
 
+    def kernels(self, *variants: str) -> Callable[[Hook], Hook]:
+        """Declare which modules must carry kernels, so a build that skipped them is refused."""
+        return self._register("kernels", variants)
+
     def hook(self, hook: str, variant: str) -> Hook | None:
         """The variant's own function if there is one, else the generic one, else None."""
         return self._hooks.get((hook, variant)) or self._hooks.get((hook, None))
@@ -137,6 +142,10 @@ class LoadedRecipe:
         hook = self.recipe.hook("prepare", ctx.variant.name)
         if hook:
             hook(ctx)
+
+    def kernels(self, ctx: RecipeContext) -> tuple[str, ...]:
+        hook = self.recipe.hook("kernels", ctx.variant.name)
+        return tuple(str(p) for p in hook(ctx)) if hook else ()
 
 
 DEFAULT_HASH = hashlib.sha256(b"default-recipe").hexdigest()

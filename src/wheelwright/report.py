@@ -23,7 +23,9 @@ def write_outputs(result: BuildResult, settings: BuildSettings, *, full: bool) -
         "jobs": settings.jobs,
         "only": settings.only,
         "seconds": round(result.seconds, 3),
-        "nodes": {o.id: {"status": o.status, "wheel": o.wheel, "seconds": o.seconds, "started_at": o.started_at, "finished_at": o.finished_at} for o in sorted(result.outcomes, key=lambda o: o.id)},
+        "nodes": {o.id: {"status": o.status, "wheel": o.wheel, "seconds": o.seconds, "started_at": o.started_at, "finished_at": o.finished_at,
+                         "gpu_payload": list(json.loads(o.facts_json).get("gpu_payload", ())) if o.facts_json else []}
+                  for o in sorted(result.outcomes, key=lambda o: o.id)},
     }
     atomic_write_text(out / "report.json", json.dumps(report, indent=1) + "\n")
 

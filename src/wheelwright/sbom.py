@@ -27,6 +27,7 @@ Properties in the ``wheelwright:`` namespace (CycloneDX name/value pairs; a name
 ``wheelwright:former-names``          comma-separated earlier distribution names (``amd-aiter`` was ``aiter``)
 ``wheelwright:prebuilt``              ``true`` for a vendor wheel published as-is, never built here
 ``wheelwright:patch``                 ``<file name> sha256:<hex>``, once per patch (mirrors pedigree.patches)
+``wheelwright:gpu-payload``           ``<module>: <archs>`` once per GPU-carrying module, as verify checked it
 ``wheelwright:source-commit``/``-tag`` the git commit and tag of a git source
 ``wheelwright:license``               ``unknown`` when no SPDX expression could be established (then the
                                       component has no ``licenses``: CycloneDX has no "unknown" licence value)
@@ -232,6 +233,7 @@ class WheelFacts(_Facts):
     prebuilt: bool = False
     source_date_epoch: int
     content_sha256: str | None = None  # wheel_content_sha256 of the wheel; required for the embedded copy
+    gpu_payload: tuple[str, ...] = ()  # "<module>: sm_80,sm_90" per GPU-carrying module, as verified
 
     @property
     def purl(self) -> PackageURL:
@@ -276,6 +278,7 @@ def _wheel_component(facts: WheelFacts, *, ref: str, embedded: bool, ref_prefix:
         *([("wheelwright:prebuilt", "true")] if facts.prebuilt else []),
         *([("wheelwright:content-sha256", facts.content_sha256)] if facts.content_sha256 else []),
         *((("wheelwright:patch", f"{p.file_name} sha256:{p.sha256}") for p in facts.patches)),
+        *((("wheelwright:gpu-payload", entry) for entry in facts.gpu_payload)),
         *_license_properties(facts.license),
     ]
     patches = [

@@ -597,6 +597,7 @@ class TreeBuilder:
             built = backend.build_wheel(work / "dist", config)
             repaired = self.repairer.repair(built, work / "repaired", log)
             log.write(f"# repaired: {repaired.platform_tag or 'pure, unchanged'}; grafted {[g.soname for g in repaired.grafted]}; external {list(repaired.external)}\n")
+            gpu_payload = self._verify(node, repaired.wheel, log)
             requires_dist = wheel_requires_dist(repaired.wheel)
             runtime, found = self._runtime(node, requires_dist, snapshot)
             from .provenance import facts_to_json, gather
@@ -610,6 +611,7 @@ class TreeBuilder:
                 source_sha256=node.sdist.sha256, patches=node.patches, project_root=self.s.project.root,  # type: ignore[union-attr]
                 build_wheels=every, toolchain=toolchain, constraints=constraint_facts, repaired=repaired,
                 runtime=components, former_names=self.renames.former_names(node.name), source_date_epoch=self.s.source_date_epoch,
+                gpu_payload=gpu_payload,
             )
             final, facts, published_sbom = finalize_wheel(facts, repaired.wheel, work / "final" / repaired.wheel.name)
             published = self.local.publish(final)
@@ -622,6 +624,19 @@ class TreeBuilder:
         shutil.rmtree(work, ignore_errors=True)
         node.source_dir = node.env = None
         return _Built(published, facts.wheel_sha256, requires_dist, "built", time.monotonic() - started, runtime, facts_json)
+
+    def _verify(self, node: _Node, wheel: Path, log: IO[str]) -> tuple[str, ...]:
+        """After repair, before anything is published: the kernels the variant needs must be inside."""
+        declared = call_hook_safely(f"recipes/{node.name}.py kernels", lambda: node.recipe.kernels(self._context(node)))  # type: ignore[union-attr]
+        if self.s.variant.gpu_payload not in ("cuda", "hip") and not declared:
+            return ()
+        from .verify import verify_wheel
+
+        verdict = verify_wheel(wheel, self.s.variant, declared)
+        log.write("# verify: " + ("; ".join(verdict.summary()) or "no GPU code, none required") + "\n")
+        if not verdict.ok:
+            raise BuildError(verdict.message(self.s.variant.gpu_payload), getattr(log, "name", None))
+        return verdict.summary()
 
     def _write_sbom(self, wheel_name: str, sbom: bytes) -> None:
         path = self.s.sbom_dir / f"{wheel_name}.cdx.json"  # type: ignore[operator]

@@ -40,6 +40,11 @@ def engine_sessions(root: Path) -> list[SessionSpec]:
     specs.append(SessionSpec("matrix", "Every pinned package x every variant-version, differences marked (-- --json for JSON).", ("matrix",)))
     for name in variants:
         specs.append(SessionSpec(
+            f"verify-{name}",
+            f"Re-check every wheel in {name}'s index for its GPU kernels: wheel | module | archs present | archs required | ok.",
+            ("verify", "--variant", name),
+        ))
+        specs.append(SessionSpec(
             f"licenses-{name}",
             f"Licence report of {name}'s built wheels (SPDX per package; unknown and grafted proprietary called out; -- --strict).",
             ("licenses", "--variant", name),

@@ -31,7 +31,7 @@ def test_nox_lists_generated_sessions_with_docstrings():
     assert "build-cpu -> Build REQs" in out
     assert "build-rocm-markupsafe -> Build markupsafe and its whole tree" in out
     assert "tests -> " in out
-    for name in ("lint-constraints", "matrix", "lock-cpu", "lock-rocm"):
+    for name in ("lint-constraints", "matrix", "lock-cpu", "lock-rocm", "verify-rocm", "verify-cuda", "licenses-cpu"):
         assert f"{name} -> " in out
 
 

@@ -1,0 +1,114 @@
+"""Refuse a GPU wheel that does not carry its kernels: every GPU-carrying module, and every module a
+recipe declares, must hold code for every arch the variant lists (SASS per sm_*, PTX only where the
+variant accepts forward compatibility; a code object per gfx* target). This is the check that would
+have stopped the xFormers wheel that shipped without HIP kernels."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .payload import ModulePayload, inspect_wheel
+from .variants import Variant
+
+_KIND = {"cuda": "CUDA", "hip": "HIP"}
+
+
+@dataclass(frozen=True)
+class ModuleCheck:
+    module: str
+    present: tuple[str, ...]
+    required: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+
+@dataclass(frozen=True)
+class Verdict:
+    wheel: str
+    variant: str
+    checks: tuple[ModuleCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def message(self, kind: str) -> str:
+        """One line a person understands: which wheel, which module, which archs are missing."""
+        parts = []
+        for check in (c for c in self.checks if not c.ok):
+            carries = f"carries code for {','.join(check.present)}" if check.present else f"carries no {_KIND.get(kind, 'GPU')} code"
+            parts.append(f"{check.module} {carries}; missing {','.join(check.missing)}")
+        return (f"{self.wheel}: GPU kernels missing for variant {self.variant}: {'; '.join(parts)} "
+                f"(the build succeeded but skipped kernel compilation; check the recipe's env for {self.variant})")
+
+    def summary(self) -> tuple[str, ...]:
+        return tuple(f"{c.module}: {','.join(c.present) or '-'}" for c in self.checks)
+
+
+def required_archs(variant: Variant) -> tuple[str, ...]:
+    return tuple(variant.archs) if variant.gpu_payload in ("cuda", "hip") else ()
+
+
+def verify_wheel(wheel: Path, variant: Variant, declared: Sequence[str] = ()) -> Verdict:
+    """Check ``wheel`` against ``variant``; ``declared`` are fnmatch patterns of modules that must carry code."""
+    kind = variant.gpu_payload
+    required = required_archs(variant)
+    if kind not in ("cuda", "hip") or not required:
+        return Verdict(wheel.name, variant.label, ())
+    payload = inspect_wheel(wheel)
+    checks: list[ModuleCheck] = []
+    for pattern in declared:
+        if not any(fnmatch.fnmatch(m.name, pattern) for m in payload.modules):
+            checks.append(ModuleCheck(pattern, (), required, required))
+    for module in payload.modules:
+        if kind in module.kind.split("+") or any(fnmatch.fnmatch(module.name, p) for p in declared):
+            present = _present(module, kind)
+            missing = tuple(a for a in required if not _covered(a, module, kind, variant.ptx_forward_compatible))
+            checks.append(ModuleCheck(module.name, present, required, missing))
+    return Verdict(wheel.name, variant.label, tuple(checks))
+
+
+def _present(module: ModulePayload, kind: str) -> tuple[str, ...]:
+    if kind == "cuda":
+        return tuple(sorted(module.sass | module.ptx))
+    return tuple(sorted(module.hip_processors))
+
+
+def _covered(arch: str, module: ModulePayload, kind: str, ptx_ok: bool) -> bool:
+    if kind == "hip":
+        return arch in module.hip_processors
+    if arch in module.sass or f"{arch}a" in module.sass or f"{arch}f" in module.sass:
+        return True
+    if not ptx_ok:
+        return False  # PTX needs a JIT at load time; only variants that accept it may rely on it
+    wanted = int(arch.removeprefix("sm_").rstrip("af") or 0)
+    return any(int(p.removeprefix("compute_").rstrip("af") or 0) <= wanted for p in module.ptx)
+
+
+def verify_index(simple: Path, variant: Variant, declared_for: dict[str, Sequence[str]]) -> list[Verdict]:
+    """Re-check every wheel already in a variant's index (``nox -s verify-<variant>``)."""
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    verdicts = []
+    for wheel in sorted(simple.glob("*/*.whl")):
+        name = canonicalize_name(parse_wheel_filename(wheel.name)[0])
+        verdicts.append(verify_wheel(wheel, variant, declared_for.get(name, ())))
+    return verdicts
+
+
+def render(verdicts: Sequence[Verdict]) -> str:
+    rows = [("wheel", "module", "archs present", "archs required", "ok")]
+    for verdict in verdicts:
+        for check in verdict.checks:
+            rows.append((verdict.wheel, check.module, ",".join(check.present) or "-", ",".join(check.required), "ok" if check.ok else "MISSING " + ",".join(check.missing)))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    checked = sum(1 for v in verdicts if v.checks)
+    lines.append(f"{len(verdicts)} wheels, {checked} carry or must carry GPU code, {sum(1 for v in verdicts if not v.ok)} refused")
+    return "\n".join(lines)

@@ -1,0 +1,67 @@
+"""The planted failure: the same small GPU project built twice per variant, once right and once with the
+environment variable that switches kernel compilation on left out. The second build "succeeds", and
+verify refuses it before anything is published."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from gpuproject import recipe, sdist
+
+from wheelwright.payload import inspect_wheel
+
+ARCHS = {"cuda": '["sm_80", "sm_90", "sm_100"]', "rocm": '["gfx90a", "gfx908"]'}  # what this machine's compilers emit
+TOOL = {"cuda": "nvcc", "rocm": "hipcc"}
+
+
+def _narrow_archs(workspace, variant: str) -> None:
+    """Keep the real variant, but only archs this machine's nvcc 13 / Debian hipcc can compile in seconds."""
+    path = workspace.root / "variants.toml"
+    lines = path.read_text().splitlines()
+    section = None
+    for i, line in enumerate(lines):
+        if line.startswith("[variant."):
+            section = line
+        if line.startswith("archs =") and section and section.startswith(f"[variant.{variant}.versions."):
+            lines[i] = f"archs = {ARCHS[variant]}"
+    # Debian's hipcc lives under /usr, not the /opt/rocm of a real ROCm builder image
+    path.write_text("\n".join(lines).replace('ROCM_PATH = "/opt/rocm"', 'ROCM_PATH = "/usr"') + "\n")
+
+
+@pytest.mark.parametrize("variant", ["cuda", "rocm"])
+def test_a_build_that_skipped_its_kernels_is_refused(workspace, fake_pypi, capsys, variant):
+    if shutil.which(TOOL[variant]) is None:
+        pytest.skip(f"{TOOL[variant]} is not installed (.ci/run installs it)")
+    fake_pypi.add_file("gpukern", *sdist())
+    _narrow_archs(workspace, variant)
+    output = workspace.root / "build"
+    label = {"cuda": "cuda-13.0", "rocm": "rocm-7.1"}[variant]
+
+    workspace.write("recipes/gpukern.py", recipe(with_env=True))
+    good = workspace.build(capsys, "gpukern", variant=variant)
+    assert good.code == 0, good.err
+    (wheel,) = (output / label / "simple" / "gpukern").glob("*.whl")
+    payload = inspect_wheel(wheel)
+    wanted = set(json.loads(ARCHS[variant]))
+    assert (payload.sass if variant == "cuda" else payload.hip_processors) == wanted
+    nodes = json.loads((output / label / "report.json").read_text())["nodes"]
+    assert nodes["gpukern==1.0"]["gpu_payload"] == [f"gpukern/_kernels.so: {','.join(sorted(wanted))}"]
+
+    from wheelwright.cli import main
+
+    assert main(["--project", str(workspace.root), "verify", "--variant", variant]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0].split() == ["wheel", "module", "archs", "present", "archs", "required", "ok"]
+    assert any(line.startswith(wheel.name) and "gpukern/_kernels.so" in line and line.rstrip().endswith(" ok") for line in table.splitlines())
+
+    shutil.rmtree(output / label)
+    workspace.write("recipes/gpukern.py", recipe(with_env=False))  # the article's missing environment variable
+    bad = workspace.build(capsys, "gpukern", variant=variant)
+    assert bad.code == 1
+    kind = "CUDA" if variant == "cuda" else "HIP"
+    assert bad.error.startswith("error: gpukern-1.0-cp311-cp311-") and f".whl: GPU kernels missing for variant {label}: " in bad.error
+    assert f"gpukern/_kernels.so carries no {kind} code; missing {','.join(json.loads(ARCHS[variant]))}" in bad.error
+    assert "building the CPU fallback only" in (output / label / "logs" / "gpukern-1.0.log").read_text()  # the log shows why
+    assert not list((output / label / "simple").glob("gpukern/*.whl"))  # refused before publishing
