@@ -56,12 +56,36 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 KERNEL = r'''
 #if defined(__HIP_PLATFORM_AMD__) || defined(__HIPCC__)
 #include <hip/hip_runtime.h>
+#define cudaMalloc hipMalloc
+#define cudaMemcpy hipMemcpy
+#define cudaMemcpyHostToDevice hipMemcpyHostToDevice
+#define cudaMemcpyDeviceToHost hipMemcpyDeviceToHost
+#define cudaGetLastError hipGetLastError
+#define cudaDeviceSynchronize hipDeviceSynchronize
+#define cudaFree hipFree
+#define cudaSuccess hipSuccess
 #endif
 __global__ void scale(float *x, float a, int n) {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) x[i] *= a;
 }
 extern "C" int gpukern_version(void) { return 1; }
+
+/* 1: the kernel ran and doubled every element; < 0: which step failed (-3: no kernel image for this GPU). */
+extern "C" int gpukern_selftest(void) {
+    const int n = 4096;
+    static float host[4096];
+    for (int i = 0; i < n; i++) host[i] = (float)i;
+    float *device = 0;
+    if (cudaMalloc((void **)&device, n * sizeof(float)) != cudaSuccess) return -2;
+    cudaMemcpy(device, host, n * sizeof(float), cudaMemcpyHostToDevice);
+    scale<<<(n + 255) / 256, 256>>>(device, 2.0f, n);
+    if (cudaGetLastError() != cudaSuccess || cudaDeviceSynchronize() != cudaSuccess) return -3;
+    cudaMemcpy(host, device, n * sizeof(float), cudaMemcpyDeviceToHost);
+    cudaFree(device);
+    for (int i = 0; i < n; i++) if (host[i] != 2.0f * i) return 0;
+    return 1;
+}
 '''
 
 RECIPE = '''
@@ -92,7 +116,7 @@ def sdist() -> tuple[str, bytes]:
         "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "gpubackend"\nbackend-path = ["_backend"]\n',
         "_backend/gpubackend.py": BACKEND,
         "kernel.cu": KERNEL,
-        "cpu.c": "int gpukern_version(void) { return 1; }\n",
+        "cpu.c": "int gpukern_version(void) { return 1; }\nint gpukern_selftest(void) { return -1; }\n",
         "PKG-INFO": "Metadata-Version: 2.1\nName: gpukern\nVersion: 1.0\n",
     }
     buffer = io.BytesIO()
