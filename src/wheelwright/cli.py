@@ -24,7 +24,7 @@ from .project import Project
 from .repair import AuditwheelRepairer
 from .report import failure_message, summary, write_outputs
 from .fsutil import atomic_write_text
-from .published import IndexMetadataSource
+from .published import IndexMetadataSource, RecipeAwareSource
 from .recipes import declared_renames, recipe_names, recipe_sources
 from .renames import load_renames
 from .schedule import BuildSettings, Planner, TreeBuilder, tail, target_tags
@@ -62,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--refresh", action="store_true", help="re-read the index instead of using cached pages")
     build.add_argument("--wait", type=float, default=0.0, metavar="S", help="wait up to S seconds for another run's lock")
 
+    plan = sub.add_parser("plan", help="print the ordered build plan for a variant without building (and write it as JSON)")
+    plan.add_argument("requirements", nargs="*", metavar="REQ", help="default: the variant's stack")
+    plan.add_argument("--variant", default="cpu")
+    plan.add_argument("--accelerator-version", metavar="V")
+    plan.add_argument("--python", default="3.11", metavar="X.Y")
+    plan.add_argument("--index-url", default=PYPI_SIMPLE)
+    plan.add_argument("--output-dir", type=Path, help="where build-plan.json goes (default: build/<variant>)")
+    plan.add_argument("--json", action="store_true", help="print the JSON instead of the text")
     sub.add_parser("recipes", help="list packages that have a recipe module")
     sub.add_parser("variants", help="list every variant and accelerator version")
     sub.add_parser("ci-matrix", help="GitHub Actions matrix (JSON) of every generated build session")
@@ -110,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             for variant in every_variant(variants):
                 print(f"{variant.label}\t{variant.description}\tarchs={';'.join(variant.archs) or '-'}\tconstraints={','.join(variant.constraints)}")
             return 0
+        if args.command == "plan":
+            return _plan(args, project, variants)
         if args.command == "inspect":
             return _inspect(args)
         if args.command == "lint-constraints":
@@ -139,6 +149,52 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; published wheels are intact, re-run to resume", file=sys.stderr)
         return 130
+
+
+def _metadata_source(project: Project, variant, constraints, index, cache_dir: Path, interpreter) -> RecipeAwareSource:
+    base = IndexMetadataSource(index, cache_dir / "sdists", target_tags(interpreter), recipe_sources(project.recipes_dir))
+    return RecipeAwareSource(base, project.recipes_dir, variant, constraints, interpreter.version)
+
+
+def _toolchain_gate(project: Project, variant, plan) -> None:
+    """Before any build: if a recipe in the tree has settings for this variant, its toolchain must be here."""
+    from .recipes import load_recipe
+    from .toolchain import require_toolchain
+
+    if any(load_recipe(project.recipes_dir, name).recipe.has_hooks_for(variant.name) for name in plan.packages):
+        require_toolchain(variant)
+
+
+def _plan(args: argparse.Namespace, project: Project, variants) -> int:
+    from .buildplan import make_build_plan
+
+    variant = select_variant(variants, args.variant, args.accelerator_version)
+    requirements = _requirements(args.requirements or list(variant.stack), variant)
+    interpreter = find_interpreter(args.python)
+    constraints = load_constraints(project.constraints_dir / c for c in variant.constraints)
+    cache_dir = default_cache_dir()
+    index = SimpleJsonIndex(args.index_url, cache_dir / "index")
+    renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))
+    source = _metadata_source(project, variant, constraints, index, cache_dir, interpreter)
+    planner = Planner(requirements, source, constraints, renames, dict(interpreter.markers))
+    build_plan = make_build_plan(planner.plan(), requirements, variant=variant, variant_names=frozenset(variants),
+                                 constraints=constraints, index=index, project_root=project.root, python_version=interpreter.version)
+    target = (args.output_dir or project.output_dir(variant.label)) / "build-plan.json"
+    atomic_write_text(target, build_plan.to_json() + "\n")
+    print(build_plan.to_json() if args.json else f"{build_plan.render()}\nwritten: {target}")
+    return 0
+
+
+def _requirements(texts: list[str], variant) -> list[Requirement]:
+    if not texts:
+        raise WheelwrightError(f"variant {variant.label!r} has no default stack; name requirements")
+    result = []
+    for text in texts:
+        try:
+            result.append(Requirement(text))
+        except InvalidRequirement as exc:
+            raise WheelwrightError(f"requirement {text!r} is malformed: {exc}") from None
+    return result
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -217,15 +273,7 @@ def _toolchain(variant) -> int:
 
 def _build(args: argparse.Namespace, project: Project, variants) -> int:
     variant = select_variant(variants, args.variant, args.accelerator_version)
-    texts = args.requirements or ([args.only] if args.only else list(variant.stack))
-    if not texts:
-        raise WheelwrightError(f"variant {variant.name!r} has no default stack; name requirements to build")
-    requirements = []
-    for text in texts:
-        try:
-            requirements.append(Requirement(text))
-        except InvalidRequirement as exc:
-            raise WheelwrightError(f"requirement {text!r} is malformed: {exc}") from None
+    requirements = _requirements(args.requirements or ([args.only] if args.only else list(variant.stack)), variant)
     cache_dir = (args.cache_dir or default_cache_dir()).resolve()
     output_dir = (args.output_dir or project.output_dir(variant.label)).resolve()
     settings = BuildSettings(
@@ -245,8 +293,9 @@ def _build(args: argparse.Namespace, project: Project, variants) -> int:
     renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))
     planner = None
     if settings.only is None:  # --only takes everything but its target from the index as it is
-        source = IndexMetadataSource(index, cache_dir / "sdists", target_tags(settings.interpreter), recipe_sources(project.recipes_dir))
-        planner = Planner(requirements, source, settings.constraints, renames, dict(settings.interpreter.markers))
+        planner = Planner(requirements, _metadata_source(project, settings.variant, settings.constraints, index, cache_dir, settings.interpreter),
+                          settings.constraints, renames, dict(settings.interpreter.markers))
+        _toolchain_gate(project, settings.variant, planner.plan())
     with output_lock(output_dir, args.wait):
         repairer = AuditwheelRepairer.for_variant(variant, source_date_epoch=settings.source_date_epoch)
         builder = TreeBuilder(settings, index, repairer, planner=planner, renames=renames)

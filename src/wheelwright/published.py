@@ -9,7 +9,7 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name
@@ -148,3 +148,54 @@ def _static_pkg_info(archive: Path) -> tuple[PublishedMetadata | None, str]:
     if "requires-dist" in dynamic:
         return None, "no wheel fits and its sdist's Requires-Dist is not static (Requires-Dist is Dynamic)"
     return _parse(data, f"PKG-INFO of {archive.name} (Metadata {metadata_version})", "PKG-INFO"), ""
+
+
+class RecipeAwareSource:
+    """The index, plus what recipes know: a package built from a git tag or tarball (torch, aotriton…)
+    is a candidate at every version the index publishes or the constraints pin, and a recipe's
+    per-variant extra requirements (vllm on rocm needs amd-aiter) join its published ones."""
+
+    def __init__(self, base: IndexMetadataSource, recipes_dir: Path, variant: Any, constraints: Any, python_version: str) -> None:
+        self.base = base
+        self.recipes_dir = recipes_dir
+        self.variant = variant
+        self.constraints = constraints
+        self.python_version = python_version
+        self._recipes: dict[str, Any] = {}
+
+    def recipe(self, name: str) -> Any:
+        from .recipes import load_recipe
+
+        if name not in self._recipes:
+            self._recipes[name] = load_recipe(self.recipes_dir, name)
+        return self._recipes[name]
+
+    def releases(self, name: str) -> list[Release]:
+        if self.recipe(name).recipe.source is None:
+            return self.base.releases(name)
+        try:
+            versions = {f.version for f in self.base.index.files(name)}
+        except ResolutionError:
+            versions = set()
+        versions |= {Version(s.version) for s in self.constraints.specifier_for(name) if s.operator == "==" and "*" not in s.version}
+        return [Release(v, False, None) for v in versions]
+
+    def metadata(self, name: str, version: Version) -> PublishedMetadata | None:
+        from .recipes import RecipeContext
+
+        loaded = self.recipe(name)
+        published = None
+        try:
+            published = self.base.metadata(name, version)
+        except ResolutionError:
+            published = None
+        context = RecipeContext(name=name, version=version, variant=self.variant, python_version=self.python_version, source_dir=None, jobs=1)
+        extra = tuple(loaded.requires(context)) + tuple(loaded.build_requires(context))
+        if not extra:
+            return published
+        origin = f"{published.origin} + recipes/{loaded.path.name}" if published else f"recipes/{loaded.path.name} only"
+        return PublishedMetadata((published.requires_dist if published else ()) + extra,
+                                 published.requires_python if published else None, origin, published.kind if published else "recipe")
+
+    def why_unavailable(self, name: str) -> str:
+        return self.base.why_unavailable(name)

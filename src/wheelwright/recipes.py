@@ -32,6 +32,8 @@ HOOKS = (
     "config_settings",  # -> Mapping[str, str | list[str]]: PEP 517 config settings
     "prepare",  # -> None: edit the unpacked, patched source tree (e.g. hipify)
     "kernels",  # -> Sequence[str]: wheel members (fnmatch) that must carry GPU code for every arch of the variant
+    "requires",  # -> Sequence[str]: runtime requirements the variant adds (vllm on rocm needs amd-aiter)
+    "build_requires",  # -> Sequence[str]: build requirements the variant adds (torch on rocm builds against aotriton)
 )
 
 
@@ -114,6 +116,16 @@ class Recipe:
         """Declare which modules must carry kernels, so a build that skipped them is refused."""
         return self._register("kernels", variants)
 
+    def requires(self, *variants: str) -> Callable[[Hook], Hook]:
+        return self._register("requires", variants)
+
+    def build_requires(self, *variants: str) -> Callable[[Hook], Hook]:
+        return self._register("build_requires", variants)
+
+    def has_hooks_for(self, variant: str) -> bool:
+        """Whether anything in this recipe is specific to ``variant`` (then its toolchain must be there)."""
+        return any(v == variant for (_, v) in self._hooks)
+
     def hook(self, hook: str, variant: str) -> Hook | None:
         """The variant's own function if there is one, else the generic one, else None."""
         return self._hooks.get((hook, variant)) or self._hooks.get((hook, None))
@@ -144,7 +156,16 @@ class LoadedRecipe:
             hook(ctx)
 
     def kernels(self, ctx: RecipeContext) -> tuple[str, ...]:
-        hook = self.recipe.hook("kernels", ctx.variant.name)
+        return self._strings("kernels", ctx)
+
+    def requires(self, ctx: RecipeContext) -> tuple[str, ...]:
+        return self._strings("requires", ctx)
+
+    def build_requires(self, ctx: RecipeContext) -> tuple[str, ...]:
+        return self._strings("build_requires", ctx)
+
+    def _strings(self, hook_name: str, ctx: RecipeContext) -> tuple[str, ...]:
+        hook = self.recipe.hook(hook_name, ctx.variant.name)
         return tuple(str(p) for p in hook(ctx)) if hook else ()
 
 

@@ -29,12 +29,23 @@ def engine_sessions(root: Path) -> list[SessionSpec]:
             f"Build REQs (after --) for {variant.description}; with none, the default stack ({stack}).",
             ("build", "--variant", variant.name),
         ))
+    for variant in (select_variant(variants, name) for name in variants):
+        specs.append(SessionSpec(
+            f"plan-{variant.name}",
+            f"Print the ordered build plan of REQs (after --) for {variant.description} without building.",
+            ("plan", "--variant", variant.name),
+        ))
     for package in recipe_names(project.recipes_dir):
         for variant in (select_variant(variants, name) for name in variants):
             specs.append(SessionSpec(
                 f"build-{variant.name}-{package}",
                 f"Build {package} and its whole tree for {variant.description} (recipes/{package.replace('-', '_')}.py).",
                 ("build", "--variant", variant.name, package),
+            ))
+            specs.append(SessionSpec(
+                f"plan-{variant.name}-{package}",
+                f"Show what building {package} for {variant.description} would do: versions, sources, env, toolchain.",
+                ("plan", "--variant", variant.name, package),
             ))
     specs.append(SessionSpec("lint-constraints", "Check every constraints file (or -- FILE...) against the index and published metadata.", ("lint-constraints",)))
     specs.append(SessionSpec("matrix", "Every pinned package x every variant-version, differences marked (-- --json for JSON).", ("matrix",)))
