@@ -95,7 +95,12 @@ def make_build_plan(plan: Plan, requested: Sequence[Requirement], *, variant: Va
         loaded = load_recipe(recipes_dir, name)
         context = RecipeContext(name=name, version=package.version, variant=variant, python_version=python_version, source_dir=None, jobs=0)
         unchecked: list[str] = []
-        source, sha = _source(name, package.version, loaded.recipe.source, constraints, index, python_version, unchecked)
+        if name in variant.prebuilt:
+            source, sha = f"prebuilt vendor wheel from {variant.prebuilt_index or '(no prebuilt_index declared)'}, used as-is", None
+            if package.origin is None:
+                unchecked.append(f"{variant.prebuilt_index} could not be read from here")
+        else:
+            source, sha = _source(name, package.version, loaded.recipe.source, constraints, index, python_version, unchecked)
         env = {**variant.env, **call_hook_safely(f"recipes/{name}.py env", lambda: loaded.env(context))}
         rows.append(PlannedBuild(
             name=name, version=str(package.version), source=source, source_sha256=sha,

@@ -151,9 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _metadata_source(project: Project, variant, constraints, index, cache_dir: Path, interpreter) -> RecipeAwareSource:
+def _prebuilt_index(variant, cache_dir: Path, refresh: bool = False) -> SimpleJsonIndex | None:
+    return SimpleJsonIndex(variant.prebuilt_index, cache_dir / "prebuilt-index", ttl=0 if refresh else 3600) if variant.prebuilt_index else None
+
+
+def _metadata_source(project: Project, variant, constraints, index, cache_dir: Path, interpreter, prebuilt_index=None) -> RecipeAwareSource:
     base = IndexMetadataSource(index, cache_dir / "sdists", target_tags(interpreter), recipe_sources(project.recipes_dir))
-    return RecipeAwareSource(base, project.recipes_dir, variant, constraints, interpreter.version)
+    return RecipeAwareSource(base, project.recipes_dir, variant, constraints, interpreter.version, prebuilt_index)
 
 
 def _toolchain_gate(project: Project, variant, plan) -> None:
@@ -175,7 +179,7 @@ def _plan(args: argparse.Namespace, project: Project, variants) -> int:
     cache_dir = default_cache_dir()
     index = SimpleJsonIndex(args.index_url, cache_dir / "index")
     renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))
-    source = _metadata_source(project, variant, constraints, index, cache_dir, interpreter)
+    source = _metadata_source(project, variant, constraints, index, cache_dir, interpreter, _prebuilt_index(variant, cache_dir))
     planner = Planner(requirements, source, constraints, renames, dict(interpreter.markers))
     build_plan = make_build_plan(planner.plan(), requirements, variant=variant, variant_names=frozenset(variants),
                                  constraints=constraints, index=index, project_root=project.root, python_version=interpreter.version)
@@ -292,13 +296,14 @@ def _build(args: argparse.Namespace, project: Project, variants) -> int:
     index = SimpleJsonIndex(args.index_url, cache_dir / "index", ttl=0 if args.refresh else 3600)
     renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))
     planner = None
+    prebuilt_index = _prebuilt_index(variant, cache_dir, args.refresh)
     if settings.only is None:  # --only takes everything but its target from the index as it is
-        planner = Planner(requirements, _metadata_source(project, settings.variant, settings.constraints, index, cache_dir, settings.interpreter),
+        planner = Planner(requirements, _metadata_source(project, settings.variant, settings.constraints, index, cache_dir, settings.interpreter, prebuilt_index),
                           settings.constraints, renames, dict(settings.interpreter.markers))
         _toolchain_gate(project, settings.variant, planner.plan())
     with output_lock(output_dir, args.wait):
         repairer = AuditwheelRepairer.for_variant(variant, source_date_epoch=settings.source_date_epoch)
-        builder = TreeBuilder(settings, index, repairer, planner=planner, renames=renames)
+        builder = TreeBuilder(settings, index, repairer, planner=planner, renames=renames, prebuilt_index=prebuilt_index)
         if builder.plan is not None:
             atomic_write_text(output_dir / "plan.json", builder.plan.to_json() + "\n")
         result = builder.run(requirements)

@@ -33,6 +33,7 @@ class NodeInfo:
     former_names: list[str] = field(default_factory=list)  # renames: amd-aiter was aiter
     wheel: str | None = None
     wheel_sha256: str | None = None
+    prebuilt: bool = False  # a vendor wheel taken as-is (the variant lists it), never built here
 
 
 class Graph:

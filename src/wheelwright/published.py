@@ -155,8 +155,11 @@ class RecipeAwareSource:
     is a candidate at every version the index publishes or the constraints pin, and a recipe's
     per-variant extra requirements (vllm on rocm needs amd-aiter) join its published ones."""
 
-    def __init__(self, base: IndexMetadataSource, recipes_dir: Path, variant: Any, constraints: Any, python_version: str) -> None:
+    def __init__(self, base: IndexMetadataSource, recipes_dir: Path, variant: Any, constraints: Any, python_version: str,
+                 prebuilt_index: PackageIndex | None = None) -> None:
         self.base = base
+        self.prebuilt_index = prebuilt_index
+        self.unreachable: dict[str, str] = {}  # prebuilt packages whose index could not be read
         self.recipes_dir = recipes_dir
         self.variant = variant
         self.constraints = constraints
@@ -170,14 +173,30 @@ class RecipeAwareSource:
             self._recipes[name] = load_recipe(self.recipes_dir, name)
         return self._recipes[name]
 
+    def _prebuilt_files(self, name: str) -> list[IndexFile] | None:
+        if name not in self.variant.prebuilt or self.prebuilt_index is None:
+            return None
+        try:
+            return [f for f in self.prebuilt_index.files(name) if f.is_wheel and self.base._rank(f)]
+        except (ResolutionError, SourceError) as exc:
+            self.unreachable[name] = str(exc)
+            return []
+
+    def _pins(self, name: str) -> set[Version]:
+        return {Version(s.version) for s in self.constraints.specifier_for(name) if s.operator == "==" and "*" not in s.version}
+
     def releases(self, name: str) -> list[Release]:
+        prebuilt = self._prebuilt_files(name)
+        if prebuilt is not None:  # vendor wheels: their versions, or the pins when the vendor index is out of reach
+            versions = {f.version for f in prebuilt if not f.yanked} or (self._pins(name) if name in self.unreachable else set())
+            return [Release(v, False, None) for v in versions]
         if self.recipe(name).recipe.source is None:
             return self.base.releases(name)
         try:
             versions = {f.version for f in self.base.index.files(name)}
         except ResolutionError:
             versions = set()
-        versions |= {Version(s.version) for s in self.constraints.specifier_for(name) if s.operator == "==" and "*" not in s.version}
+        versions |= self._pins(name)
         return [Release(v, False, None) for v in versions]
 
     def metadata(self, name: str, version: Version) -> PublishedMetadata | None:
@@ -185,9 +204,14 @@ class RecipeAwareSource:
 
         loaded = self.recipe(name)
         published = None
+        prebuilt = self._prebuilt_files(name)
         try:
-            published = self.base.metadata(name, version)
-        except ResolutionError:
+            if prebuilt is not None and self.prebuilt_index is not None:
+                files = [f for f in prebuilt if f.version == version]
+                published = read_release_metadata(self.prebuilt_index, files, wheel_rank=self.base._rank, sdist_cache=self.base.sdist_cache)[0]
+            else:
+                published = self.base.metadata(name, version)
+        except (ResolutionError, SourceError):
             published = None
         context = RecipeContext(name=name, version=version, variant=self.variant, python_version=self.python_version, source_dir=None, jobs=1)
         extra = tuple(loaded.requires(context)) + tuple(loaded.build_requires(context))
@@ -198,4 +222,7 @@ class RecipeAwareSource:
                                  published.requires_python if published else None, origin, published.kind if published else "recipe")
 
     def why_unavailable(self, name: str) -> str:
+        if name in self.variant.prebuilt:
+            where = getattr(self.prebuilt_index, "url", "no prebuilt_index declared")
+            return f"taken prebuilt from {where}: {self.unreachable.get(name, 'no wheel there fits this interpreter and the constraints')}"
         return self.base.why_unavailable(name)

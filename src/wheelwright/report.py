@@ -48,8 +48,8 @@ def _write_stack_sbom(result: BuildResult, settings: BuildSettings) -> None:
 
 
 def summary(result: BuildResult, settings: BuildSettings) -> str:
-    built, cached, index = (len(result.by_status(s)) for s in ("built", "cached", "index"))
-    parts = [f"{built} built", f"{cached} cached"] + ([f"{index} taken from the index"] if index else [])
+    built, cached, index, prebuilt = (len(result.by_status(s)) for s in ("built", "cached", "index", "prebuilt"))
+    parts = [f"{built} built", f"{cached} cached"] + ([f"{index} taken from the index"] if index else []) + ([f"{prebuilt} prebuilt vendor wheels"] if prebuilt else [])
     return f"{settings.variant.label}: {len(result.outcomes)} packages ({', '.join(parts)}) in {result.seconds:.1f}s -> {settings.simple_dir}"
 
 

@@ -152,9 +152,10 @@ class TreeBuilder:
     """Resolve, fetch, prepare, build, repair and publish a whole tree, build tools first."""
 
     def __init__(self, settings: BuildSettings, index: PackageIndex, repairer: Repairer, out: IO[str] | None = None,
-                 planner: Planner | None = None, renames: Renames | None = None) -> None:
+                 planner: Planner | None = None, renames: Renames | None = None, prebuilt_index: PackageIndex | None = None) -> None:
         self.s = settings
         self.index = index
+        self.prebuilt_index = prebuilt_index  # where the variant's proprietary packages come from, as-is
         self.repairer = repairer
         self.planner = planner
         self.plan: Plan | None = planner.plan() if planner else None
@@ -246,6 +247,9 @@ class TreeBuilder:
         existing = self._existing(name, wanted)
         if existing is not None:
             self._link(parent, req, kind, existing)
+        elif name in self.s.variant.prebuilt:
+            job = lambda: self._fetch_prebuilt(parent, wanted)
+            self._submit(self._io, job, lambda fetched: self._link(parent, req, kind, self._prebuilt_node(*fetched)))
         elif self.s.only is not None and name != self.s.only:
             self._link(parent, req, kind, self._node_from_index(name, wanted))
         else:
@@ -336,6 +340,55 @@ class TreeBuilder:
                                          former_names=list(self.renames.former_names(node.name))))
             self._submit(self._io, lambda: self._prepare(node), lambda bs: self._on_prepared(node, bs), node)
         return self.nodes[node_id]
+
+    def _fetch_prebuilt(self, parent: str, req: Requirement) -> tuple[SourceDistribution, Path]:
+        """A package the variant declares prebuilt: the best fitting vendor wheel, verified, never built."""
+        if self.prebuilt_index is None:
+            raise ResolutionError(f"{req.name}: variant {self.s.variant.label} takes it prebuilt but declares no prebuilt_index")
+        spec = req.specifier & self.s.constraints.specifier_for(req.name)
+        wheels = [f for f in self.prebuilt_index.files(req.name)
+                  if f.is_wheel and not f.yanked and f.tags & self._tags and spec.contains(f.version, prereleases=True)]
+        if not wheels:
+            raise ResolutionError(f"{req.name}: no prebuilt wheel on {getattr(self.prebuilt_index, 'url', 'the prebuilt index')} "
+                                  f"matches {str(req)!r} for this interpreter ({'top level' if parent == ROOT else parent})")
+        best = max(wheels, key=lambda f: (f.version, f.filename))
+        return best, fetch_sdist(best, self.s.cache_dir / "prebuilt")
+
+    def _prebuilt_node(self, file: SourceDistribution, path: Path) -> _Node:
+        node_id = f"{canonicalize_name(file.name)}=={file.version}"
+        if node_id in self.nodes:
+            return self.nodes[node_id]
+        published = self.local.publish(path)  # as-is: no repair, no embedded SBOM, the vendor's bytes
+        node = _Node(node_id, canonicalize_name(file.name), str(file.version), file, Phase.PUBLISHED, wheel=published,
+                     wheel_sha256=file.sha256, status="prebuilt", requires_dist=wheel_requires_dist(published))
+        self.nodes[node_id] = node
+        self.graph.add_node(NodeInfo(node_id, node.name, node.version, file.url, file.sha256, wheel=published.name,
+                                     wheel_sha256=file.sha256, prebuilt=True))
+        runtime, found = self._runtime(node, node.requires_dist, self._snapshot(node))
+        node.runtime = runtime
+        node.facts_json = self._prebuilt_sbom(node, file, found)
+        self.out.write(f"prebuilt {node_id} -> {published.name} (vendor wheel, not built)\n")
+        self._request_install_deps(node)
+        return node
+
+    def _prebuilt_sbom(self, node: _Node, file: SourceDistribution, found) -> str:  # type: ignore[no-untyped-def]
+        """Described like any other wheel, marked prebuilt; written beside the index, never into the wheel."""
+        from .licenses import license_from_wheel
+        from .provenance import facts_to_json
+        from .sbom import ComponentFacts, SourceFacts, WheelFacts, wheel_sbom
+
+        assert node.wheel is not None
+        facts = WheelFacts(
+            name=node.name, version=node.version, wheel_filename=node.wheel.name, wheel_sha256=file.sha256,
+            variant=self.s.variant.label, archs=tuple(self.s.variant.archs), source=SourceFacts(kind="wheel", url=file.url, sha256=file.sha256),
+            patches=(), build_dependencies=(), toolchain=(), constraints=self._provenance_inputs[1], grafted=(),
+            runtime_dependencies=tuple(ComponentFacts(name=n, version=v, wheel_filename=w.name if w else None, sha256=sha, variant=self.s.variant.label)
+                                       for n, v, w, sha in found),
+            license=license_from_wheel(node.wheel), former_names=tuple(self.renames.former_names(node.name)),
+            prebuilt=True, source_date_epoch=self.s.source_date_epoch,
+        )
+        self._write_sbom(node.wheel.name, wheel_sbom(facts))
+        return facts_to_json(facts)
 
     def _node_from_index(self, name: NormalizedName, req: Requirement) -> _Node:
         """--only: everything but the target comes from our index as it is."""

@@ -1,0 +1,50 @@
+"""Proprietary vendor packages a variant declares prebuilt: taken as-is from the vendor index, marked
+prebuilt in the graph, report and SBOM, and never mixed into a variant that does not declare them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+
+from fakepypi import FakeProject
+
+
+def _declare_prebuilt(workspace, url: str) -> None:
+    path = workspace.root / "variants.toml"
+    text = path.read_text().replace('prebuilt = ["libtpu"]\nprebuilt_index = "https://pypi.org/simple"',
+                                    f'prebuilt = ["vendorlib"]\nprebuilt_index = "{url}"')
+    assert "vendorlib" in text
+    path.write_text(text)
+
+
+def test_prebuilt_vendor_wheel_is_used_as_is_and_marked(workspace, fake_pypi, capsys):
+    fake_pypi.add(FakeProject("app", requires_dist=["vendorlib>=1"]), FakeProject("helper"))
+    vendor_file = fake_pypi.add_wheel("vendorlib", "1.2", ["helper"])
+    vendor_bytes = fake_pypi.files[vendor_file]
+    _declare_prebuilt(workspace, fake_pypi.url)
+    run = workspace.build(capsys, "app", variant="tpu")
+    assert run.code == 0, run.err
+    output = workspace.root / "build" / "tpu-2.9"
+    nodes = json.loads((output / "report.json").read_text())["nodes"]
+    assert nodes["vendorlib==1.2"]["status"] == "prebuilt" and nodes["app==1.0"]["status"] == "built"
+    assert nodes["helper==1.0"]["status"] == "built"  # its own dependencies are still built from source
+    (published,) = (output / "simple" / "vendorlib").glob("*.whl")
+    assert hashlib.sha256(published.read_bytes()).hexdigest() == hashlib.sha256(vendor_bytes).hexdigest()  # the vendor's bytes
+    with zipfile.ZipFile(published) as zf:
+        assert not [n for n in zf.namelist() if "/sboms/" in n]
+    graph = json.loads((output / "graph.json").read_text())
+    assert next(n for n in graph["nodes"] if n["name"] == "vendorlib")["prebuilt"] is True
+    sbom = json.loads((workspace.root / "sbom" / "tpu-2.9" / f"{published.name}.cdx.json").read_text())
+    assert {"name": "wheelwright:prebuilt", "value": "true"} in sbom["metadata"]["component"]["properties"]
+    assert "prebuilt vendorlib==1.2" in run.err
+
+
+def test_a_variant_that_does_not_declare_it_never_takes_the_vendor_wheel(workspace, fake_pypi, capsys):
+    fake_pypi.add(FakeProject("app", requires_dist=["vendorlib>=1"]))
+    fake_pypi.add_wheel("vendorlib", "1.2", [])
+    _declare_prebuilt(workspace, fake_pypi.url)
+    run = workspace.build(capsys, "app", variant="cpu")
+    assert run.code == 1
+    assert "vendorlib" in run.error and "no sdist" in run.error
+    assert not (workspace.root / "build" / "cpu" / "simple" / "vendorlib").exists()
