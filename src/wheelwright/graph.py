@@ -29,6 +29,7 @@ class NodeInfo:
     version: str
     source_url: str | None = None
     source_sha256: str | None = None
+    source_commit: str | None = None  # git sources: the commit built
     patches: list[str] = field(default_factory=list)
     former_names: list[str] = field(default_factory=list)  # renames: amd-aiter was aiter
     wheel: str | None = None

@@ -44,6 +44,13 @@ class IndexFile:
     requires_python: str | None
     yanked: bool
     metadata_sha256: str | None = None  # PEP 658/714 core metadata served beside a wheel
+    git_ref: str | None = None  # a recipe's git source: url is the repository, this the tag to check out
+    git_commit: str | None = None  # the commit that tag must resolve to (None: recorded as found)
+
+    @property
+    def identity(self) -> str:
+        """What names the source's content in cache keys: its sha256, or for git the tag and pinned commit."""
+        return self.sha256 or f"git:{self.url}@{self.git_ref}:{self.git_commit or 'unpinned'}"
 
     @property
     def is_wheel(self) -> bool:

@@ -56,14 +56,14 @@ def wheel_components(wheels: Sequence[tuple[Path, str]], variant: str) -> tuple[
     return tuple(sorted(result, key=lambda c: (c.name, c.version)))
 
 
-def gather(*, name: str, version: str, variant: Variant, source_url: str, source_sha256: str, patches: Sequence[Patch],
+def gather(*, name: str, version: str, variant: Variant, source: SourceFacts, patches: Sequence[Patch],
            project_root: Path, build_wheels: Sequence[tuple[Path, str]], toolchain: tuple[ToolFacts, ...],
            constraints: tuple[FileFacts, ...], repaired: RepairResult, runtime: Sequence[ComponentFacts],
            former_names: Sequence[str], source_date_epoch: int, gpu_payload: Sequence[str] = ()) -> WheelFacts:
     return WheelFacts(
         name=name, version=version, wheel_filename=repaired.wheel.name, wheel_sha256=sha256_file(repaired.wheel),
         variant=variant.label, archs=tuple(variant.archs),
-        source=SourceFacts.sdist(source_url, source_sha256),
+        source=source,
         patches=tuple(PatchFacts(file_name=p.path.name, sha256=p.sha256, path=_relative(p.path, project_root)) for p in patches),
         build_dependencies=wheel_components(build_wheels, variant.label),
         toolchain=toolchain, constraints=constraints,

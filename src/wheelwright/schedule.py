@@ -42,7 +42,7 @@ from .renames import Renames
 from .recipes import LoadedRecipe, RecipeContext, call_hook_safely, load_recipe
 from .repair import Repairer
 from .resolve import choose_sdist
-from .sources import fetch_sdist, unpack_sdist
+from .sources import fetch_sdist, fetch_source, unpack_sdist
 from .variants import Variant
 
 if TYPE_CHECKING:  # the SBOM stack (cyclonedx) is imported only when a wheel is built: a warm run skips it
@@ -125,6 +125,7 @@ class _Node:
     runtime: dict[str, str] = field(default_factory=dict)  # runtime deps as its SBOM states them
     facts_json: str = ""  # provenance.facts_to_json of what its SBOM states
     backend_deps_installed: bool = False
+    source_identity: str = ""  # sdist sha256, or the git commit built
 
 
 @dataclass(frozen=True)
@@ -303,6 +304,9 @@ class TreeBuilder:
 
     def _choose(self, parent: str, req: Requirement, kind: EdgeKind) -> SourceDistribution:
         try:
+            declared = load_recipe(self.s.project.recipes_dir, req.name).recipe.source
+            if declared is not None:
+                return _declared_source(req, declared, self.s.constraints)
             return choose_sdist(req, self.s.constraints, self.index, self.s.interpreter.version)
         except ResolutionError as exc:
             who = "requested at the top level" if parent == ROOT else f"{kind} requirement of {parent}"
@@ -332,11 +336,11 @@ class TreeBuilder:
             self._request_install_deps(node)
 
     def _node_for(self, sdist: SourceDistribution) -> _Node:
-        node_id = f"{sdist.name}=={sdist.version}"
+        node_id = f"{canonicalize_name(sdist.name)}=={sdist.version}"
         if node_id not in self.nodes:
             node = _Node(node_id, canonicalize_name(sdist.name), str(sdist.version), sdist, Phase.PREPARING)
             self.nodes[node_id] = node
-            self.graph.add_node(NodeInfo(node_id, node.name, node.version, sdist.url, sdist.sha256,
+            self.graph.add_node(NodeInfo(node_id, node.name, node.version, sdist.url, sdist.sha256 or None,
                                          former_names=list(self.renames.former_names(node.name))))
             self._submit(self._io, lambda: self._prepare(node), lambda bs: self._on_prepared(node, bs), node)
         return self.nodes[node_id]
@@ -419,6 +423,8 @@ class TreeBuilder:
 
     def _on_prepared(self, node: _Node, build_system: BuildSystem) -> None:
         node.build_system = build_system
+        if node.sdist is not None and node.sdist.git_ref:
+            self.graph.nodes[node.id].source_commit = node.source_identity
         node.phase = Phase.WAIT_BUILD_SYSTEM
         for req in applicable(build_system.requires, self.s.interpreter.markers, source=f"{node.id} [build-system] requires"):
             self._request(node.id, req, "build-system")
@@ -562,11 +568,11 @@ class TreeBuilder:
 
     def _prepare(self, node: _Node) -> BuildSystem:
         assert node.sdist is not None
-        archive = fetch_sdist(node.sdist, self.s.cache_dir / "sdists")
+        archive, node.source_identity = fetch_source(node.sdist, self.s.cache_dir)
         node.recipe = load_recipe(self.s.project.recipes_dir, node.name)
         node.patches = find_patches(self.s.project.patches_dir, node.name, node.sdist.version, self.s.variant.name, self.s.variant_names)
         node.source_key = content_key(
-            sdist=node.sdist.sha256,
+            sdist=node.source_identity,
             patches=[(p.path.name, p.sha256) for p in node.patches],
             recipe=node.recipe.source_hash,
             variant=self.s.variant.fingerprint(),
@@ -586,8 +592,9 @@ class TreeBuilder:
         if node.source_dir is not None:
             return node.source_dir
         assert node.sdist is not None and node.recipe is not None
-        archive = archive or fetch_sdist(node.sdist, self.s.cache_dir / "sdists")
-        log.write(f"# {node.id} from {node.sdist.url}\n# sha256 {node.sdist.sha256} verified\n")
+        archive = archive or fetch_source(node.sdist, self.s.cache_dir)[0]
+        what = f"git tag {node.sdist.git_ref} = commit {node.source_identity}" if node.sdist.git_ref else f"sha256 {node.sdist.sha256} verified"
+        log.write(f"# {node.id} from {node.sdist.url}\n# {what}\n")
         node.source_dir = unpack_sdist(archive, self.s.work_dir / node.id / "src")
         apply_patches(node.patches, node.source_dir, log)
         call_hook_safely(f"recipes/{node.name}.py prepare", lambda: node.recipe.prepare(self._context(node)))  # type: ignore[union-attr]
@@ -660,8 +667,8 @@ class TreeBuilder:
                           for n, v, w, sha in found]
             toolchain, constraint_facts = self._provenance_inputs
             facts = gather(
-                name=node.name, version=node.version, variant=self.s.variant, source_url=node.sdist.url,  # type: ignore[union-attr]
-                source_sha256=node.sdist.sha256, patches=node.patches, project_root=self.s.project.root,  # type: ignore[union-attr]
+                name=node.name, version=node.version, variant=self.s.variant, source=self._source_facts(node),
+                patches=node.patches, project_root=self.s.project.root,
                 build_wheels=every, toolchain=toolchain, constraints=constraint_facts, repaired=repaired,
                 runtime=components, former_names=self.renames.former_names(node.name), source_date_epoch=self.s.source_date_epoch,
                 gpu_payload=gpu_payload,
@@ -677,6 +684,14 @@ class TreeBuilder:
         shutil.rmtree(work, ignore_errors=True)
         node.source_dir = node.env = None
         return _Built(published, facts.wheel_sha256, requires_dist, "built", time.monotonic() - started, runtime, facts_json)
+
+    def _source_facts(self, node: _Node):  # type: ignore[no-untyped-def]
+        from .sbom import SourceFacts
+
+        assert node.sdist is not None
+        if node.sdist.git_ref:
+            return SourceFacts.git(node.sdist.url, node.source_identity, node.sdist.git_ref)
+        return SourceFacts.sdist(node.sdist.url, node.sdist.sha256)
 
     def _verify(self, node: _Node, wheel: Path, log: IO[str]) -> tuple[str, ...]:
         """After repair, before anything is published: the kernels the variant needs must be inside."""
@@ -728,6 +743,26 @@ class _Built:
 @dataclass(frozen=True)
 class _PreparedMetadata:
     requires_dist: list[str] | None  # None: the backend has no prepare_metadata_for_build_wheel hook
+
+
+def _declared_source(req: Requirement, declared, constraints: Constraints) -> SourceDistribution:  # type: ignore[no-untyped-def]
+    """A recipe's git tag or tarball, for the one version the plan or the constraints pin."""
+    from .recipes import GitSource
+
+    spec = req.specifier & constraints.specifier_for(req.name)
+    pins = [s.version for s in spec if s.operator == "==" and "*" not in s.version]
+    if len(set(pins)) != 1:
+        raise ResolutionError(f"{req.name}: its recipe builds it from {getattr(declared, 'url', '?')}; pin one version (==) in the constraints")
+    version = pins[0]
+    name = canonicalize_name(req.name)
+    if isinstance(declared, GitSource):
+        return SourceDistribution(name=name, version=Version(version), filename=f"{name.replace('-', '_')}-{version}.tar.gz", url=declared.url,
+                                  sha256="", requires_python=None, yanked=False, git_ref=declared.ref(version), git_commit=declared.commits.get(version))
+    url = declared.url.format(version=version)
+    if version not in declared.sha256:
+        raise ResolutionError(f"{name} {version}: recipes/{name.replace('-', '_')}.py declares no sha256 for {url}; refusing an unverified download")
+    return SourceDistribution(name=name, version=Version(version), filename=url.rsplit("/", 1)[-1], url=url,
+                              sha256=declared.sha256[version], requires_python=None, yanked=False)
 
 
 def _renamed(req: Requirement, name: str, specifier: SpecifierSet | None = None) -> Requirement:

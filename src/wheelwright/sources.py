@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import os
 import shutil
+import subprocess
 import tarfile
+import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -13,6 +17,58 @@ from pathlib import Path
 from .errors import SourceError
 from .fsutil import atomic_writer, sha256_file
 from .index import SourceDistribution
+
+
+def fetch_source(source: SourceDistribution, cache_dir: Path) -> tuple[Path, str]:
+    """A verified archive of the source and what identifies it (sha256, or the git commit it holds)."""
+    if source.git_ref is not None:
+        return fetch_git(source, cache_dir / "git")
+    return fetch_sdist(source, cache_dir / "sdists"), source.sha256
+
+
+def fetch_git(source: SourceDistribution, cache_dir: Path) -> tuple[Path, str]:
+    """Clone the tag (with submodules), check it is the pinned commit, and pack the tree into a
+    deterministic tar.gz so the rest of the pipeline treats it like an sdist."""
+    assert source.git_ref is not None
+    if source.git_commit:
+        cached = cache_dir / source.git_commit / source.filename
+        if cached.exists():
+            return cached, source.git_commit
+    with tempfile.TemporaryDirectory(dir=cache_dir.parent if cache_dir.parent.exists() else None) as scratch:
+        checkout = Path(scratch) / "checkout"
+        clone = ["git", "clone", "--quiet", "--depth", "1", "--branch", source.git_ref, "--recurse-submodules", "--shallow-submodules",
+                 source.url, str(checkout)]
+        result = subprocess.run(clone, capture_output=True, text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+        if result.returncode != 0:
+            raise SourceError(f"{source.name} {source.version}: git clone {source.url} --branch {source.git_ref} failed: "
+                              f"{(result.stderr.strip().splitlines() or ['?'])[-1]}")
+        commit = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        if source.git_commit and commit != source.git_commit:
+            raise SourceError(f"{source.name} {source.version}: tag {source.git_ref} of {source.url} is commit {commit}, "
+                              f"but the recipe pins {source.git_commit}: the tag moved; refusing it")
+        target = cache_dir / commit / source.filename
+        if not target.exists():
+            with atomic_writer(target) as out:
+                _deterministic_tar(checkout, f"{source.name.replace('-', '_')}-{source.version}", out)
+    return target, commit
+
+
+def _deterministic_tar(tree: Path, prefix: str, out) -> None:  # type: ignore[no-untyped-def]
+    """Sorted members, fixed owners and times, no .git: the same commit always packs to the same bytes."""
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in sorted(tree.rglob("*")):
+            relative = path.relative_to(tree)
+            if ".git" in relative.parts:
+                continue
+            info = tar.gettarinfo(str(path), arcname=f"{prefix}/{relative}")
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.mtime = 315532800
+            if info.isfile():
+                with open(path, "rb") as handle:
+                    tar.addfile(info, handle)
+            else:
+                tar.addfile(info)
 
 
 def fetch_sdist(sdist: SourceDistribution, cache_dir: Path) -> Path:
