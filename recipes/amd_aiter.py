@@ -1,9 +1,23 @@
 """amd-aiter: ROCm's AI Tensor Engine. Published as `amd-aiter`; upstream and older pins call it
 `aiter`, while the PyPI project named `aiter` is an unrelated asyncio helper (2019). PyPI stops at
 0.1.7.post2.dev18, so released versions come from ROCm/aiter's tags (vLLM's Dockerfile.rocm_base
-builds AITER_BRANCH=v0.1.10.post2 for the rocm-7.1 stack)."""
+builds AITER_BRANCH=v0.1.10.post2 for the rocm-7.1 stack).
 
-from wheelwright import Recipe
+ROCm only (setup.py: `raise NotImplementedError("Only ROCM is supported")`), so no other variant
+gets a hook. Built the way vLLM's docker/Dockerfile.rocm_base builds it:
+`PREBUILD_KERNELS=1 GPU_ARCHS=${AITER_ROCM_ARCH} python3 setup.py bdist_wheel` with
+AITER_ROCM_ARCH=gfx942;gfx950. Without PREBUILD_KERNELS the wheel ships sources only and compiles
+its kernels on the user's machine at first use (aiter/jit/core.py).
+
+AITER's kernels exist for CDNA3/CDNA4 only, so GPU_ARCHS is the variant's archs narrowed to
+gfx942/gfx950; the rest of the variant (gfx90a, RDNA) gets no aiter kernels, which is why its
+`kernels` hook narrows verify to those two archs: Wheelwright's verify otherwise demands every variant arch of every GPU
+module, which aiter cannot meet by design.
+
+The tag needs its submodules (3rdparty/composable_kernel: setup.py asserts CK is there).
+"""
+
+from wheelwright import Recipe, RecipeContext
 from wheelwright.recipes import GitSource
 
 recipe = Recipe(
@@ -11,3 +25,21 @@ recipe = Recipe(
     source=GitSource(url="https://github.com/ROCm/aiter", tag="v{version}"),
     renamed_from=("aiter",),
 )
+
+#: The archs AITER builds for (vLLM docker/Dockerfile.rocm_base: ENV AITER_ROCM_ARCH=gfx942;gfx950).
+AITER_ARCHS = ("gfx942", "gfx950")
+
+
+@recipe.env("rocm")
+def env_rocm(ctx: RecipeContext) -> dict[str, str]:
+    return {
+        "BUILD_TARGET": "rocm",  # setup.py: BUILD_TARGET = os.environ.get("BUILD_TARGET", "auto"); "rocm" skips autodetection
+        "PREBUILD_KERNELS": "1",  # setup.py: PREBUILD_KERNELS = int(os.environ.get("PREBUILD_KERNELS", "0")); vLLM docker/Dockerfile.rocm_base uses 1
+        "GPU_ARCHS": ";".join(a for a in ctx.variant.archs if a in AITER_ARCHS),  # aiter/jit/utils/chip_info.py: os.getenv("GPU_ARCHS", "native"), ';'-separated
+        "MAX_JOBS": str(ctx.jobs),  # setup.py: NinjaBuildExtension.run() and the prebuild thread count read MAX_JOBS
+    }
+
+
+@recipe.kernels("rocm")
+def kernels(ctx: RecipeContext) -> dict[str, list[str]]:
+    return {"*": [a for a in ctx.variant.archs if a in AITER_ARCHS]}  # every GPU module, for the CDNA3/CDNA4 archs it is built for

@@ -4,6 +4,7 @@ toolchain and without reaching sources that live off PyPI, and says plainly what
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -86,16 +87,20 @@ class BuildPlan:
 
 
 def make_build_plan(plan: Plan, requested: Sequence[Requirement], *, variant: Variant, variant_names: frozenset[str],
-                    constraints: Constraints, index: PackageIndex, project_root: Path, python_version: str) -> BuildPlan:
+                    constraints: Constraints, index: PackageIndex, project_root: Path, python_version: str,
+                    wheel_only: frozenset[str] = frozenset()) -> BuildPlan:
     """Turn the resolver's plan into the ordered list of builds, with each recipe's settings for ``variant``."""
     recipes_dir = project_root / "recipes"
     rows = []
     for name in _dependencies_first(plan):
         package = plan.packages[name]
         loaded = load_recipe(recipes_dir, name)
-        context = RecipeContext(name=name, version=package.version, variant=variant, python_version=python_version, source_dir=None, jobs=0)
+        context = RecipeContext(name=name, version=package.version, variant=variant, python_version=python_version, source_dir=None, jobs=os.cpu_count() or 1)
         unchecked: list[str] = []
-        if name in variant.prebuilt:
+        if name in wheel_only:
+            source, sha = "none: PyPI publishes only wheels; a recipe must declare its source (git tag or tarball)", None
+            unchecked.append(f"{name} {package.version} cannot be built from source until recipes/{name.replace('-', '_')}.py declares a source")
+        elif name in variant.prebuilt:
             source, sha = f"prebuilt vendor wheel from {variant.prebuilt_index or '(no prebuilt_index declared)'}, used as-is", None
             if package.origin is None:
                 unchecked.append(f"{variant.prebuilt_index} could not be read from here")
@@ -107,7 +112,8 @@ def make_build_plan(plan: Plan, requested: Sequence[Requirement], *, variant: Va
             patches=tuple(p.path.name for p in find_patches(project_root / "patches", name, package.version, variant.name, variant_names)),
             env=env,
             config_settings=call_hook_safely(f"recipes/{name}.py config_settings", lambda: loaded.config_settings(context)),
-            kernels=call_hook_safely(f"recipes/{name}.py kernels", lambda: loaded.kernels(context)),
+            kernels=tuple(f"{pattern} ({','.join(archs)})" if archs else pattern
+                          for pattern, archs in call_hook_safely(f"recipes/{name}.py kernels", lambda: loaded.kernels(context)).items()),
             requires=package.requires,
             metadata=package.origin or "not published: known only after its build (prepare_metadata_for_build_wheel)",
             unchecked=tuple(unchecked + ([] if package.origin else [f"{name}'s dependencies: no published metadata for {package.version}"])),
@@ -118,7 +124,8 @@ def make_build_plan(plan: Plan, requested: Sequence[Requirement], *, variant: Va
         variant=variant.label, requested=tuple(str(r) for r in requested), packages=tuple(rows),
         toolchain=tuple(ToolRow(s.name, s.required, s.found, s.ok, s.describe()) for s in statuses),
         toolchain_needed=needed, builder_image=variant.builder_image,
-        notes=("build requirements (setuptools, cmake, ninja…) are resolved when each sdist is unpacked; they are not listed here",),
+        notes=("build requirements (setuptools, cmake, ninja…) are resolved when each sdist is unpacked; they are not listed here",)
+        + ((f"{len(wheel_only)} packages have no source yet (PyPI wheels only): {', '.join(sorted(wheel_only))}",) if wheel_only else ()),
     )
 
 

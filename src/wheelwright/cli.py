@@ -155,9 +155,10 @@ def _prebuilt_index(variant, cache_dir: Path, refresh: bool = False) -> SimpleJs
     return SimpleJsonIndex(variant.prebuilt_index, cache_dir / "prebuilt-index", ttl=0 if refresh else 3600) if variant.prebuilt_index else None
 
 
-def _metadata_source(project: Project, variant, constraints, index, cache_dir: Path, interpreter, prebuilt_index=None) -> RecipeAwareSource:
+def _metadata_source(project: Project, variant, constraints, index, cache_dir: Path, interpreter, prebuilt_index=None,
+                     permissive: bool = False) -> RecipeAwareSource:
     base = IndexMetadataSource(index, cache_dir / "sdists", target_tags(interpreter), recipe_sources(project.recipes_dir))
-    return RecipeAwareSource(base, project.recipes_dir, variant, constraints, interpreter.version, prebuilt_index)
+    return RecipeAwareSource(base, project.recipes_dir, variant, constraints, interpreter.version, prebuilt_index, permissive)
 
 
 def _toolchain_gate(project: Project, variant, plan) -> None:
@@ -179,10 +180,11 @@ def _plan(args: argparse.Namespace, project: Project, variants) -> int:
     cache_dir = default_cache_dir()
     index = SimpleJsonIndex(args.index_url, cache_dir / "index")
     renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))
-    source = _metadata_source(project, variant, constraints, index, cache_dir, interpreter, _prebuilt_index(variant, cache_dir))
+    source = _metadata_source(project, variant, constraints, index, cache_dir, interpreter, _prebuilt_index(variant, cache_dir), permissive=True)
     planner = Planner(requirements, source, constraints, renames, dict(interpreter.markers))
     build_plan = make_build_plan(planner.plan(), requirements, variant=variant, variant_names=frozenset(variants),
-                                 constraints=constraints, index=index, project_root=project.root, python_version=interpreter.version)
+                                 constraints=constraints, index=index, project_root=project.root, python_version=interpreter.version,
+                                 wheel_only=frozenset(source.wheel_only))
     target = (args.output_dir or project.output_dir(variant.label)) / "build-plan.json"
     atomic_write_text(target, build_plan.to_json() + "\n")
     print(build_plan.to_json() if args.json else f"{build_plan.render()}\nwritten: {target}")

@@ -4,6 +4,8 @@ PKG-INFO (Metadata 2.2+, with `Dynamic` respected), else "only known after the b
 from __future__ import annotations
 
 import email.parser
+import fnmatch
+import re
 import tarfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -150,15 +152,21 @@ def _static_pkg_info(archive: Path) -> tuple[PublishedMetadata | None, str]:
     return _parse(data, f"PKG-INFO of {archive.name} (Metadata {metadata_version})", "PKG-INFO"), ""
 
 
+def _requirement_name(line: str) -> str:
+    return canonicalize_name(re.split(r"[\s;\[<>=!~(]", line.strip(), maxsplit=1)[0])
+
+
 class RecipeAwareSource:
     """The index, plus what recipes know: a package built from a git tag or tarball (torch, aotriton…)
     is a candidate at every version the index publishes or the constraints pin, and a recipe's
     per-variant extra requirements (vllm on rocm needs amd-aiter) join its published ones."""
 
     def __init__(self, base: IndexMetadataSource, recipes_dir: Path, variant: Any, constraints: Any, python_version: str,
-                 prebuilt_index: PackageIndex | None = None) -> None:
+                 prebuilt_index: PackageIndex | None = None, permissive: bool = False) -> None:
         self.base = base
         self.prebuilt_index = prebuilt_index
+        self.permissive = permissive  # plan mode: wheel-only packages stay in the plan, flagged, instead of failing it
+        self.wheel_only: set[str] = set()
         self.unreachable: dict[str, str] = {}  # prebuilt packages whose index could not be read
         self.recipes_dir = recipes_dir
         self.variant = variant
@@ -191,7 +199,16 @@ class RecipeAwareSource:
             versions = {f.version for f in prebuilt if not f.yanked} or (self._pins(name) if name in self.unreachable else set())
             return [Release(v, False, None) for v in versions]
         if self.recipe(name).recipe.source is None:
-            return self.base.releases(name)
+            releases = self.base.releases(name)
+            if releases or not self.permissive:
+                return releases
+            try:
+                files = self.base.index.files(name)
+            except ResolutionError:
+                return []
+            if files:
+                self.wheel_only.add(name)
+            return [Release(v, False, None) for v in {f.version for f in files if not f.yanked}]
         try:
             versions = {f.version for f in self.base.index.files(name)}
         except ResolutionError:
@@ -215,6 +232,10 @@ class RecipeAwareSource:
             published = None
         context = RecipeContext(name=name, version=version, variant=self.variant, python_version=self.python_version, source_dir=None, jobs=1)
         extra = tuple(loaded.requires(context)) + tuple(loaded.build_requires(context))
+        dropped = loaded.drop_requires(context)
+        if published is not None and dropped:
+            kept = tuple(r for r in published.requires_dist if not any(fnmatch.fnmatch(_requirement_name(r), p) for p in dropped))
+            published = PublishedMetadata(kept, published.requires_python, f"{published.origin} - dropped by recipes/{loaded.path.name}", published.kind)
         if not extra:
             return published
         origin = f"{published.origin} + recipes/{loaded.path.name}" if published else f"recipes/{loaded.path.name} only"

@@ -31,9 +31,11 @@ HOOKS = (
     "env",  # -> Mapping[str, str]: extra build environment
     "config_settings",  # -> Mapping[str, str | list[str]]: PEP 517 config settings
     "prepare",  # -> None: edit the unpacked, patched source tree (e.g. hipify)
-    "kernels",  # -> Sequence[str]: wheel members (fnmatch) that must carry GPU code for every arch of the variant
+    "kernels",  # -> Sequence[str] | Mapping[str, Sequence[str]]: wheel members (fnmatch) that must carry GPU code for
+    #              every arch of the variant, or (mapping) for the given subset of it ("*" covers every module)
     "requires",  # -> Sequence[str]: runtime requirements the variant adds (vllm on rocm needs amd-aiter)
     "build_requires",  # -> Sequence[str]: build requirements the variant adds (torch on rocm builds against aotriton)
+    "drop_requires",  # -> Sequence[str]: published requirements (fnmatch on names) the variant's build does not have
 )
 
 
@@ -122,6 +124,10 @@ class Recipe:
     def build_requires(self, *variants: str) -> Callable[[Hook], Hook]:
         return self._register("build_requires", variants)
 
+    def drop_requires(self, *variants: str) -> Callable[[Hook], Hook]:
+        """Published metadata describes upstream's own (often CUDA) wheel; a rocm build may not need all of it."""
+        return self._register("drop_requires", variants)
+
     def has_hooks_for(self, variant: str) -> bool:
         """Whether anything in this recipe is specific to ``variant`` (then its toolchain must be there)."""
         return any(v == variant for (_, v) in self._hooks)
@@ -155,14 +161,22 @@ class LoadedRecipe:
         if hook:
             hook(ctx)
 
-    def kernels(self, ctx: RecipeContext) -> tuple[str, ...]:
-        return self._strings("kernels", ctx)
+    def kernels(self, ctx: RecipeContext) -> dict[str, tuple[str, ...]]:
+        """Module pattern -> archs it must carry (empty: every arch of the variant)."""
+        hook = self.recipe.hook("kernels", ctx.variant.name)
+        declared = hook(ctx) if hook else ()
+        if isinstance(declared, Mapping):
+            return {str(k): tuple(str(a) for a in v) for k, v in declared.items()}
+        return {str(p): () for p in declared}
 
     def requires(self, ctx: RecipeContext) -> tuple[str, ...]:
         return self._strings("requires", ctx)
 
     def build_requires(self, ctx: RecipeContext) -> tuple[str, ...]:
         return self._strings("build_requires", ctx)
+
+    def drop_requires(self, ctx: RecipeContext) -> tuple[str, ...]:
+        return self._strings("drop_requires", ctx)
 
     def _strings(self, hook_name: str, ctx: RecipeContext) -> tuple[str, ...]:
         hook = self.recipe.hook(hook_name, ctx.variant.name)

@@ -696,7 +696,7 @@ class TreeBuilder:
     def _verify(self, node: _Node, wheel: Path, log: IO[str]) -> tuple[str, ...]:
         """After repair, before anything is published: the kernels the variant needs must be inside."""
         declared = call_hook_safely(f"recipes/{node.name}.py kernels", lambda: node.recipe.kernels(self._context(node)))  # type: ignore[union-attr]
-        if self.s.variant.gpu_payload not in ("cuda", "hip") and not declared:
+        if self.s.variant.gpu_payload not in ("cuda", "hip") and not declared:  # a dict: pattern -> archs subset
             return ()
         from .verify import verify_wheel
 

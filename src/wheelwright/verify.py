@@ -6,7 +6,7 @@ have stopped the xFormers wheel that shipped without HIP kernels."""
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,23 +55,34 @@ def required_archs(variant: Variant) -> tuple[str, ...]:
     return tuple(variant.archs) if variant.gpu_payload in ("cuda", "hip") else ()
 
 
-def verify_wheel(wheel: Path, variant: Variant, declared: Sequence[str] = ()) -> Verdict:
-    """Check ``wheel`` against ``variant``; ``declared`` are fnmatch patterns of modules that must carry code."""
+def verify_wheel(wheel: Path, variant: Variant, declared: Mapping[str, Sequence[str]] | Sequence[str] = ()) -> Verdict:
+    """Check ``wheel`` against ``variant``. ``declared``: module patterns that must carry code, each for
+    every arch of the variant or (mapping) for a subset of it (flash-attn has no sm_75 kernels; "*" = any module)."""
     kind = variant.gpu_payload
-    required = required_archs(variant)
-    if kind not in ("cuda", "hip") or not required:
+    every = required_archs(variant)
+    if kind not in ("cuda", "hip") or not every:
         return Verdict(wheel.name, variant.label, ())
+    patterns = dict(declared) if isinstance(declared, Mapping) else {p: () for p in declared}
     payload = inspect_wheel(wheel)
     checks: list[ModuleCheck] = []
-    for pattern in declared:
-        if not any(fnmatch.fnmatch(m.name, pattern) for m in payload.modules):
+    for pattern, subset in patterns.items():
+        if pattern != "*" and not any(fnmatch.fnmatch(m.name, pattern) for m in payload.modules):
+            required = _required(every, subset)
             checks.append(ModuleCheck(pattern, (), required, required))
     for module in payload.modules:
-        if kind in module.kind.split("+") or any(fnmatch.fnmatch(module.name, p) for p in declared):
+        matching = [p for p in patterns if fnmatch.fnmatch(module.name, p)]
+        if kind in module.kind.split("+") or matching:
+            subset = next((patterns[p] for p in matching if p != "*"), None) or next((patterns[p] for p in matching), ())
+            required = _required(every, subset)
             present = _present(module, kind)
             missing = tuple(a for a in required if not _covered(a, module, kind, variant.ptx_forward_compatible))
             checks.append(ModuleCheck(module.name, present, required, missing))
     return Verdict(wheel.name, variant.label, tuple(checks))
+
+
+def _required(every: tuple[str, ...], subset: Sequence[str]) -> tuple[str, ...]:
+    """The variant's archs, narrowed to a recipe's subset when it declares one."""
+    return tuple(a for a in every if a in subset) if subset else every
 
 
 def _present(module: ModulePayload, kind: str) -> tuple[str, ...]:
@@ -85,10 +96,23 @@ def _covered(arch: str, module: ModulePayload, kind: str, ptx_ok: bool) -> bool:
         return arch in module.hip_processors
     if arch in module.sass or f"{arch}a" in module.sass or f"{arch}f" in module.sass:
         return True
+    if _same_major_older_sass(arch, module.sass):
+        return True  # SASS runs on later minor versions of its major (sm_80 code on sm_86/sm_89)
     if not ptx_ok:
         return False  # PTX needs a JIT at load time; only variants that accept it may rely on it
     wanted = int(arch.removeprefix("sm_").rstrip("af") or 0)
     return any(int(p.removeprefix("compute_").rstrip("af") or 0) <= wanted for p in module.ptx)
+
+
+def _same_major_older_sass(arch: str, sass: frozenset[str]) -> bool:
+    wanted = arch.removeprefix("sm_")
+    if not wanted.isdigit():
+        return False
+    for present in sass:
+        have = present.removeprefix("sm_")
+        if have.isdigit() and have[:-1] == wanted[:-1] and int(have[-1]) <= int(wanted[-1]):
+            return True
+    return False
 
 
 def verify_index(simple: Path, variant: Variant, declared_for: dict[str, Sequence[str]]) -> list[Verdict]:

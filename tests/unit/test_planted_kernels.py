@@ -67,3 +67,33 @@ def test_a_build_that_skipped_its_kernels_is_refused(workspace, fake_pypi, capsy
     assert f"gpukern/_kernels.so carries no {kind} code; missing {','.join(json.loads(ARCHS[variant]))}" in bad.error
     assert "building the CPU fallback only" in (output / label / "logs" / "gpukern-1.0.log").read_text()  # the log shows why
     assert not list((output / label / "simple").glob("gpukern/*.whl"))  # refused before publishing
+
+
+def test_verify_honours_declared_arch_subsets_and_sass_compatibility(tmp_path):
+    """sm_86 runs sm_80 SASS; a module declared for a subset (FlashAttention-3: sm_90) is held to that subset."""
+    from gpuproject import KERNEL
+    import subprocess
+    import zipfile
+
+    from helpers import REPO
+
+    from wheelwright.variants import load_variants, select_variant
+    from wheelwright.verify import verify_wheel
+
+    if shutil.which("nvcc") is None:
+        pytest.skip("nvcc is not installed")
+    (tmp_path / "k.cu").write_text(KERNEL)
+    so = tmp_path / "k.so"
+    subprocess.run(["nvcc", "-shared", "-Xcompiler", "-fPIC", "-gencode=arch=compute_80,code=sm_80", "-gencode=arch=compute_90,code=sm_90",
+                    str(tmp_path / "k.cu"), "-o", str(so)], check=True)
+    wheel = tmp_path / "pkg-1.0-cp311-cp311-linux_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.write(so, "pkg/_main.so")
+        zf.write(so, "pkg/_fa3.so")
+    cuda = select_variant(load_variants(REPO / "variants.toml"), "cuda", "12.9")  # sm_70 sm_75 sm_80 sm_89 sm_90 sm_100 sm_120
+    verdict = verify_wheel(wheel, cuda, {"pkg/_main.so": ["sm_80", "sm_89", "sm_90"], "pkg/_fa3.so": ["sm_90"]})
+    assert verdict.ok, verdict.message("cuda")  # sm_89 is covered by sm_80 SASS
+    strict = verify_wheel(wheel, cuda, {"pkg/_main.so": []})
+    missing = {c.module: c.missing for c in strict.checks}
+    assert missing["pkg/_main.so"] == ("sm_70", "sm_75", "sm_100", "sm_120")  # the undeclared _fa3.so is held to all archs too
+    assert missing["pkg/_fa3.so"] == ("sm_70", "sm_75", "sm_100", "sm_120")

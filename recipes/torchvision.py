@@ -1,0 +1,65 @@
+"""torchvision: image ops and I/O for torch, built from the pytorch/vision release tag (PyPI has
+wheels only).
+
+setup.py compiles the CUDA (or, on a ROCm torch, the hipified) sources only when
+`torch.cuda.is_available() ... or FORCE_CUDA`; a builder has no GPU, so without FORCE_CUDA=1 the
+wheel silently comes out CPU-only. ROCm is told apart by the torch it builds against
+(IS_ROCM = torch.version.hip is not None), and setup.py hipifies ops/cuda itself, so rocm needs no
+prepare step. BUILD_VERSION replaces version.txt + "+<git sha>" so the wheel's version is the pin.
+
+cpu, tpu, gaudi and spyre all build against a CPU torch and take the generic function; they get no
+function of their own, which would make Wheelwright demand their toolchains for a CPU build.
+"""
+
+from wheelwright import Recipe, RecipeContext
+from wheelwright.recipes import GitSource
+
+recipe = Recipe("torchvision", source=GitSource(url="https://github.com/pytorch/vision", tag="v{version}"))
+
+
+def cuda_arch_list(archs: tuple[str, ...]) -> str:
+    """sm_75, sm_90a, sm_100 -> "7.5;9.0a;10.0" (torch's TORCH_CUDA_ARCH_LIST form)."""
+    out = []
+    for arch in archs:
+        digits = arch.removeprefix("sm_").rstrip("abcdefghijklmnopqrstuvwxyz")
+        out.append(f"{digits[:-1]}.{digits[-1]}{arch.removeprefix('sm_')[len(digits):]}")
+    return ";".join(out)
+
+
+def _common(ctx: RecipeContext) -> dict[str, str]:
+    return {
+        "BUILD_VERSION": str(ctx.version),  # setup.py get_version(): os.getenv("BUILD_VERSION") replaces version.txt + "+<sha>"
+        "MAX_JOBS": str(ctx.jobs),  # torch/utils/cpp_extension.py: MAX_JOBS caps the ninja jobs of BuildExtension
+    }
+
+
+@recipe.env()
+def env(ctx: RecipeContext) -> dict[str, str]:
+    return {
+        **_common(ctx),
+        "FORCE_CUDA": "0",  # setup.py: FORCE_CUDA = os.getenv("FORCE_CUDA", "0") == "1"; CPU-only extension
+    }
+
+
+@recipe.env("cuda")
+def env_cuda(ctx: RecipeContext) -> dict[str, str]:
+    return {
+        **_common(ctx),
+        "FORCE_CUDA": "1",  # setup.py: BUILD_CUDA_SOURCES = (torch.cuda.is_available() and ...) or FORCE_CUDA
+        "TORCH_CUDA_ARCH_LIST": cuda_arch_list(ctx.variant.archs),  # torch/utils/cpp_extension.py _get_cuda_arch_flags(): one -gencode per arch
+    }
+
+
+@recipe.env("rocm")
+def env_rocm(ctx: RecipeContext) -> dict[str, str]:
+    return {
+        **_common(ctx),
+        "FORCE_CUDA": "1",  # setup.py: BUILD_CUDA_SOURCES also gates the hipified sources (IS_ROCM); ROCm/TheRock build_prod_wheels.py sets it
+        "PYTORCH_ROCM_ARCH": ";".join(ctx.variant.archs),  # torch/utils/cpp_extension.py _get_rocm_arch_flags(): --offload-arch per target
+        "TORCHVISION_USE_NVJPEG": "0",  # setup.py: USE_NVJPEG = os.getenv("TORCHVISION_USE_NVJPEG", "1") == "1"; TheRock build_prod_wheels.py sets 0 on ROCm
+    }
+
+
+@recipe.kernels("cuda", "rocm")
+def kernels(ctx: RecipeContext) -> list[str]:
+    return ["torchvision/_C*.so"]  # setup.py make_C_extension(): CUDAExtension("torchvision._C") carries the ops/cuda (ops/hip) kernels
