@@ -27,23 +27,13 @@ import subprocess
 import sys
 
 from wheelwright import Recipe, RecipeContext
-from wheelwright.recipes import GitSource
+from wheelwright.recipes import cuda_arch_list, GitSource
 
 recipe = Recipe("torch", source=GitSource(url="https://github.com/pytorch/pytorch", tag="v{version}"))
 
 #: Where a separately built AOTriton (recipes/aotriton.py, installed with `cmake --install`) lives in the
 #: rocm builder; a variant may move it with env AOTRITON_INSTALLED_PREFIX in variants.toml.
 AOTRITON_PREFIX = "/opt/aotriton"
-
-
-def cuda_arch_list(archs: tuple[str, ...]) -> str:
-    """sm_75, sm_90a, sm_100 -> "7.5;9.0a;10.0", the form TORCH_CUDA_ARCH_LIST takes."""
-    out = []
-    for arch in archs:
-        digits = arch.removeprefix("sm_").rstrip("abcdefghijklmnopqrstuvwxyz")
-        suffix = arch.removeprefix("sm_")[len(digits):]
-        out.append(f"{digits[:-1]}.{digits[-1]}{suffix}")
-    return ";".join(out)
 
 
 def _common(ctx: RecipeContext) -> dict[str, str]:

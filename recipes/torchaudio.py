@@ -15,18 +15,9 @@ BUILD_VERSION replaces version.txt + "+<git sha>" so the wheel's version is the 
 """
 
 from wheelwright import Recipe, RecipeContext
-from wheelwright.recipes import GitSource
+from wheelwright.recipes import cuda_arch_list, GitSource
 
 recipe = Recipe("torchaudio", source=GitSource(url="https://github.com/pytorch/audio", tag="v{version}"))
-
-
-def cuda_arch_list(archs: tuple[str, ...]) -> str:
-    """sm_75, sm_90a, sm_100 -> "7.5;9.0a;10.0" (torch's TORCH_CUDA_ARCH_LIST form)."""
-    out = []
-    for arch in archs:
-        digits = arch.removeprefix("sm_").rstrip("abcdefghijklmnopqrstuvwxyz")
-        out.append(f"{digits[:-1]}.{digits[-1]}{arch.removeprefix('sm_')[len(digits):]}")
-    return ";".join(out)
 
 
 def _common(ctx: RecipeContext) -> dict[str, str]:

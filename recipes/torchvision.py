@@ -12,18 +12,9 @@ function of their own, which would make Wheelwright demand their toolchains for 
 """
 
 from wheelwright import Recipe, RecipeContext
-from wheelwright.recipes import GitSource
+from wheelwright.recipes import cuda_arch_list, GitSource
 
 recipe = Recipe("torchvision", source=GitSource(url="https://github.com/pytorch/vision", tag="v{version}"))
-
-
-def cuda_arch_list(archs: tuple[str, ...]) -> str:
-    """sm_75, sm_90a, sm_100 -> "7.5;9.0a;10.0" (torch's TORCH_CUDA_ARCH_LIST form)."""
-    out = []
-    for arch in archs:
-        digits = arch.removeprefix("sm_").rstrip("abcdefghijklmnopqrstuvwxyz")
-        out.append(f"{digits[:-1]}.{digits[-1]}{arch.removeprefix('sm_')[len(digits):]}")
-    return ";".join(out)
 
 
 def _common(ctx: RecipeContext) -> dict[str, str]:

@@ -20,22 +20,14 @@ prebuilt .so files from wheels.vllm.ai). Not set on purpose: the CPU ISA switche
 docker/Dockerfile.cpu (VLLM_CPU_AVX512BF16, VLLM_CPU_DISABLE_AVX512, …), so the CPU build follows
 the builder's own CPU features (cmake/cpu_extension.cmake).
 
-Not checked by `kernels`: arch-specialized modules (vllm_flash_attn/_vllm_fa3_C for sm_90 only,
-_flashmla_C) never carry every variant arch, so verify as it stands refuses them anyway.
+Arch-specialized modules (_vllm_fa3_C for sm_90, _flashmla_C for sm_90/sm_100) are declared with
+their arch subsets in `kernels`, so verify holds them to what they really build.
 """
 
 from wheelwright import Recipe, RecipeContext
+from wheelwright.recipes import cuda_arch_list
 
 recipe = Recipe("vllm")  # source=None: the PyPI sdist
-
-
-def cuda_arch_list(archs: tuple[str, ...]) -> str:
-    """sm_75, sm_90a, sm_100 -> "7.5;9.0a;10.0" (torch's TORCH_CUDA_ARCH_LIST form)."""
-    out = []
-    for arch in archs:
-        digits = arch.removeprefix("sm_").rstrip("abcdefghijklmnopqrstuvwxyz")
-        out.append(f"{digits[:-1]}.{digits[-1]}{arch.removeprefix('sm_')[len(digits):]}")
-    return ";".join(out)
 
 
 def _common(ctx: RecipeContext, device: str) -> dict[str, str]:

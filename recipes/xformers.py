@@ -19,17 +19,9 @@ of the sdist fails (loudly) until the tree is patched in.
 """
 
 from wheelwright import Recipe, RecipeContext
+from wheelwright.recipes import cuda_arch_list
 
 recipe = Recipe("xformers")  # source=None: the PyPI sdist
-
-
-def cuda_arch_list(archs: tuple[str, ...]) -> str:
-    """sm_75, sm_90a, sm_100 -> "7.5;9.0a;10.0" (setup.py PARSE_CUDA_ARCH_RE reads MAJOR.MINOR[suffix])."""
-    out = []
-    for arch in archs:
-        digits = arch.removeprefix("sm_").rstrip("abcdefghijklmnopqrstuvwxyz")
-        out.append(f"{digits[:-1]}.{digits[-1]}{arch.removeprefix('sm_')[len(digits):]}")
-    return ";".join(out)
 
 
 @recipe.env("cuda")

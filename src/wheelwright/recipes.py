@@ -183,6 +183,15 @@ class LoadedRecipe:
         return tuple(str(p) for p in hook(ctx)) if hook else ()
 
 
+def cuda_arch_list(archs: tuple[str, ...]) -> str:
+    """sm_75, sm_90a, sm_100 -> "7.5;9.0a;10.0": the TORCH_CUDA_ARCH_LIST form torch's extensions read."""
+    out = []
+    for arch in archs:
+        digits = arch.removeprefix("sm_").rstrip("abcdefghijklmnopqrstuvwxyz")
+        out.append(f"{digits[:-1]}.{digits[-1]}{arch.removeprefix('sm_')[len(digits):]}")
+    return ";".join(out)
+
+
 DEFAULT_HASH = hashlib.sha256(b"default-recipe").hexdigest()
 
 
