@@ -42,6 +42,10 @@ if CFG.get("prepare_metadata"):
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    if CFG.get("fetch"):  # a build that downloads code in the middle
+        import urllib.request
+        print(f"downloading {CFG['fetch']}", flush=True)
+        urllib.request.urlopen(CFG["fetch"], timeout=10).read()
     if CFG.get("sleep"):
         import time
         time.sleep(CFG["sleep"])
@@ -92,11 +96,12 @@ class FakeProject:
     yanked: bool = False
     sleep: float = 0.0
     prepare_metadata: bool = False
+    fetch: str = ""
 
     def sdist(self) -> tuple[str, bytes]:
         dist = self.name.replace("-", "_")
         root = f"{dist}-{self.version}"
-        config = {k: getattr(self, k) for k in ("name", "version", "dynamic", "requires_dist", "imports", "fail", "print_env", "sleep", "prepare_metadata")}
+        config = {k: getattr(self, k) for k in ("name", "version", "dynamic", "requires_dist", "imports", "fail", "print_env", "sleep", "prepare_metadata", "fetch")}
         pyproject = (
             "[build-system]\n"
             f"requires = {json.dumps(self.build_requires)}\n"

@@ -15,6 +15,7 @@ from typing import IO, Any
 from pyproject_hooks import BackendUnavailable, BuildBackendHookCaller, HookMissing
 
 from .errors import BuildError, SourceError
+from .netjail import NetworkPolicy, egress_attempts
 
 #: PEP 517's fallback for projects without a [build-system] table.
 LEGACY_BACKEND = ("setuptools.build_meta:__legacy__", ("setuptools>=40.8.0",))
@@ -69,7 +70,9 @@ warnings.showwarning = _showwarning
 class Backend:
     """One backend in one environment; every hook's output goes to the package's log."""
 
-    def __init__(self, source_dir: Path, build_system: BuildSystem, python: Path, env: Mapping[str, str], log: IO[str], label: str) -> None:
+    def __init__(self, source_dir: Path, build_system: BuildSystem, python: Path, env: Mapping[str, str], log: IO[str], label: str,
+                 network: NetworkPolicy | None = None) -> None:
+        self._network = network or NetworkPolicy(False, "not isolated")
         self._label = label
         self._log = log
         self._env = dict(env)
@@ -82,10 +85,23 @@ class Backend:
         self._log.write(f"$ {' '.join(cmd)}\n")
         self._log.flush()
         env = {**self._env, **(extra_environ or {})}
-        result = subprocess.run(cmd, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        result = subprocess.run(self._network.wrap(cmd), cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self._log.flush()
         if result.returncode != 0:
             raise subprocess.CalledProcessError(result.returncode, cmd)
+
+    def _egress(self) -> str:
+        """The egress report: what the build tried to reach, when it failed for want of a network."""
+        self._log.flush()
+        try:
+            lines = Path(self._log.name).read_text(errors="replace").splitlines()
+        except (AttributeError, OSError):
+            return ""
+        text = "\n".join(line for line in lines if not line.startswith(("# ", "$ ")))  # the build's output, not our notes
+        attempts = egress_attempts(text)
+        if not attempts and not any(sign in text for sign in ("Temporary failure in name resolution", "Network is unreachable", "Connection refused")):
+            return ""
+        return f"; it tried to reach the network, which builds may not ({', '.join(attempts) or 'host not shown in its log'})"
 
     def requires_for_wheel(self, config_settings: Mapping[str, Any] | None) -> list[str]:
         return list(self._call("get_requires_for_build_wheel", lambda: self._caller.get_requires_for_build_wheel(config_settings)))
@@ -116,7 +132,7 @@ class Backend:
         try:
             return function()
         except subprocess.CalledProcessError as exc:
-            raise BuildError(f"{self._label}: {hook} failed (exit {exc.returncode})", getattr(self._log, "name", None)) from None
+            raise BuildError(f"{self._label}: {hook} failed (exit {exc.returncode}){self._egress()}", getattr(self._log, "name", None)) from None
         except BackendUnavailable as exc:
             raise BuildError(f"{self._label}: build backend unavailable: {exc.message or exc}", getattr(self._log, "name", None)) from None
         except HookMissing as exc:

@@ -20,6 +20,7 @@ from .licensereport import license_report
 from .lint import lint_constraints
 from .lockfile import compile_lock
 from .matrix import build_matrix
+from .netjail import network_policy
 from .project import Project
 from .repair import AuditwheelRepairer
 from .report import failure_message, summary, write_outputs
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--index-url", default=PYPI_SIMPLE)
     build.add_argument("--refresh", action="store_true", help="re-read the index instead of using cached pages")
     build.add_argument("--wait", type=float, default=0.0, metavar="S", help="wait up to S seconds for another run's lock")
+    build.add_argument("--allow-network", action="store_true", help="build without network isolation (recorded in report.json)")
 
     plan = sub.add_parser("plan", help="print the ordered build plan for a variant without building (and write it as JSON)")
     plan.add_argument("requirements", nargs="*", metavar="REQ", help="default: the variant's stack")
@@ -294,6 +296,7 @@ def _build(args: argparse.Namespace, project: Project, variants) -> int:
         only=canonicalize_name(args.only) if args.only else None,
         source_date_epoch=int(os.environ.get("SOURCE_DATE_EPOCH", "315532800")),
         sbom_dir=args.sbom_dir.resolve() if args.sbom_dir else None,
+        network=network_policy(args.allow_network),
     )
     index = SimpleJsonIndex(args.index_url, cache_dir / "index", ttl=0 if args.refresh else 3600)
     renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))

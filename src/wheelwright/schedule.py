@@ -34,6 +34,7 @@ from .index import PackageIndex, SourceDistribution
 from .interpreters import Interpreter
 from .localindex import LocalIndex
 from .metadata import applicable, wheel_requires_dist
+from .netjail import NetworkPolicy
 from .patches import Patch, apply_patches, find_patches
 from .planner import Plan, plan_install_tree
 from .published import MetadataSource, PublishedMetadata
@@ -64,6 +65,7 @@ class BuildSettings:
     only: NormalizedName | None = None
     source_date_epoch: int = 315532800
     sbom_dir: Path | None = None  # default: <project>/sbom/<variant label>
+    network: NetworkPolicy = NetworkPolicy(False, "not isolated (library default; the CLI isolates)")
 
     @property
     def simple_dir(self) -> Path:
@@ -615,7 +617,7 @@ class TreeBuilder:
         if node.env is None:
             node.env = UvEnvironment.create(self.s.work_dir / node.id / "env", self.s.interpreter.path, self.s.cache_dir / "uv", env, log)
             node.env.install([w for w, _ in wheels], log)
-        return Backend(source_dir, node.build_system, node.env.python, env, log, node.id)
+        return Backend(source_dir, node.build_system, node.env.python, env, log, node.id, self.s.network)
 
     def _discover(self, node: _Node, wheels: list[tuple[Path, str]]) -> list[str]:
         node.started_at = time.monotonic() - self._t0

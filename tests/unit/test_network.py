@@ -1,0 +1,42 @@
+"""No network during builds: a build that downloads code mid-build fails, and says what it tried to reach."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fakepypi import FakeProject
+
+from wheelwright.netjail import egress_attempts, network_policy
+
+
+def test_a_build_that_downloads_is_stopped_and_named(workspace, fake_pypi, capsys):
+    if not network_policy(False).isolated:
+        pytest.skip("no network namespaces here")
+    fake_pypi.add(FakeProject("sneaky", fetch="https://pypi.org/simple/llvm-prebuilt/"))
+    run = workspace.build(capsys, "sneaky")
+    assert run.code == 1
+    assert run.error.startswith("error: sneaky==1.0: build_wheel failed")
+    assert "it tried to reach the network, which builds may not (https://pypi.org/simple/llvm-prebuilt/" in run.error
+    assert not (workspace.output / "simple" / "sneaky").exists()
+
+
+def test_isolation_is_recorded_in_the_report(workspace, fake_pypi, capsys):
+    fake_pypi.add(FakeProject("plain"))
+    assert workspace.build(capsys, "plain").code == 0
+    assert json.loads((workspace.output / "report.json").read_text())["network"].startswith("isolated")
+    assert workspace.build(capsys, "--allow-network", "plain").code == 0
+    assert "--allow-network" in json.loads((workspace.output / "report.json").read_text())["network"]
+
+
+def test_loopback_still_works_inside_the_namespace(workspace, fake_pypi, capsys):
+    # the fake index itself lives on loopback outside the namespace: a build reaching it must fail too
+    fake_pypi.add(FakeProject("local", fetch=f"{fake_pypi.url}/local/"))
+    run = workspace.build(capsys, "local")
+    assert run.code == 1 and "tried to reach the network" in run.error and "127.0.0.1" in run.error
+
+
+def test_egress_report_reads_hosts_from_common_errors():
+    log = "curl: (6) Could not resolve host: github.com\nfatal: unable to access 'https://github.com/llvm/llvm-project.git/'"
+    assert egress_attempts(log) == ["https://github.com/llvm/llvm-project.git/", "github.com"]
+    assert egress_attempts("compiler error: x.c:1: oops") == []
