@@ -135,7 +135,7 @@ def _static_pkg_info(archive: Path) -> tuple[PublishedMetadata | None, str]:
                 member = next((m for m in tar.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")), None)
                 handle = tar.extractfile(member) if member else None
                 data = handle.read() if handle else None
-    except (tarfile.TarError, zipfile.BadZipFile, OSError) as exc:
+    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as exc:
         return None, f"{archive.name} cannot be read: {exc}"
     if data is None:
         return None, f"{archive.name} has no PKG-INFO"

@@ -105,6 +105,8 @@ def unpack_sdist(archive: Path, destination: Path) -> Path:
             with tarfile.open(archive) as tar:
                 tar.extractall(destination, filter="data")
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+        archive.unlink(missing_ok=True)  # a broken or hostile archive is not kept in the cache
+        shutil.rmtree(destination, ignore_errors=True)
         raise SourceError(f"{archive.name}: cannot unpack: {exc}") from None
     entries = [p for p in destination.iterdir()]
     if len(entries) == 1 and entries[0].is_dir():

@@ -1,0 +1,126 @@
+"""The bad-input catalog: each bad input ends in one error line that names it, a non-zero exit, and an
+index and download cache exactly as they were (a good package is built first, so there is something to keep)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from fakepypi import FakeProject
+
+
+def _tar(root: str, members: dict[str, bytes | tuple[str, str]]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path, content in members.items():
+            info = tarfile.TarInfo(path if path.startswith(("/", "..")) else f"{root}/{path}")
+            if isinstance(content, tuple):
+                info.type, info.linkname = tarfile.SYMTYPE, content[1]
+                tar.addfile(info)
+            else:
+                info.size = len(content)
+                tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+GOOD_TREE = {"pyproject.toml": b'[build-system]\nrequires = []\nbuild-backend = "x"\n', "PKG-INFO": b"Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n"}
+
+
+@dataclass
+class Case:
+    id: str
+    setup: Callable  # (workspace, fake_pypi) -> None
+    args: tuple[str, ...]
+    expect: str  # must appear in the one error line
+    code: int = 1
+    variant: str = "cpu"
+
+
+def _serve(*projects):
+    return lambda ws, pypi: pypi.add(*projects)
+
+
+def _write(path, text):
+    return lambda ws, pypi: ws.write(path, text)
+
+
+def _file(name, filename, data):
+    return lambda ws, pypi: pypi.add_file(name, filename, data)
+
+
+def _patch(ws, pypi):
+    pypi.add(FakeProject("lib"))
+    ws.add_patch("lib", "0001-bad.patch", "--- a/payload.txt\n+++ b/payload.txt\n@@ -1 +1 @@\n-NOPE\n+X\n")
+
+
+def _bad_hash(ws, pypi):
+    pypi.bad_hash.add("tampered")
+    pypi.add(FakeProject("tampered"))
+
+
+def _gpu_recipe(ws, pypi):
+    pypi.add(FakeProject("gpu"))
+    ws.write("recipes/gpu.py", "from wheelwright import Recipe\nrecipe = Recipe('gpu')\n\n@recipe.env('rocm')\ndef env(ctx):\n    return {}\n")
+
+
+CASES = [
+    Case("malformed-constraint", _write("constraints/cpu.txt", "-c common.txt\nfoo ==== 1\n"), ("ok",), "cpu.txt:2: malformed constraint"),
+    Case("conflicting-pins", _write("constraints/cpu.txt", "-c common.txt\nok==1.0\nok==2.0\n"), ("ok",), "constraint cpu.txt:2 ok==1.0; cpu.txt:3 ok==2.0"),
+    Case("unknown-package", lambda ws, pypi: None, ("no-such-pkg",), "no-such-pkg: no such package"),
+    Case("missing-version", lambda ws, pypi: None, ("ok==9.9",), "the top level requires ok==9.9"),
+    Case("yanked-only", _serve(FakeProject("gone", yanked=True)), ("gone",), "gone"),
+    Case("no-sdist", lambda ws, pypi: pypi.add_wheel("wheelonly", "1.0"), ("wheelonly",), "no sdist for any version"),
+    Case("hash-mismatch", _bad_hash, ("tampered",), "tampered-1.0.tar.gz: sha256 mismatch"),
+    Case("path-traversal", _file("evil", "evil-1.0.tar.gz", _tar("evil-1.0", {**GOOD_TREE, "../../outside.txt": b"x"})), ("evil",), "evil-1.0.tar.gz: cannot unpack"),
+    Case("symlink-escape", _file("evil", "evil-1.0.tar.gz", _tar("evil-1.0", {**GOOD_TREE, "link": ("sym", "/etc/passwd")})), ("evil",), "evil-1.0.tar.gz: cannot unpack"),
+    Case("truncated-archive", _file("evil", "evil-1.0.tar.gz", _tar("evil-1.0", GOOD_TREE)[:40]), ("evil",), "evil-1.0.tar.gz: cannot unpack"),
+    Case("patch-fails", _patch, ("lib",), "patch 0001-bad.patch does not apply"),
+    Case("backend-raises", _serve(FakeProject("broken", fail="build")), ("broken",), "broken==1.0: build_wheel failed"),
+    Case("backend-no-wheel", _serve(FakeProject("broken", fail="nowheel")), ("broken",), "backend returned no wheel"),
+    Case("recipe-raises", lambda ws, pypi: (pypi.add(FakeProject("rec")), ws.write("recipes/rec.py", "from wheelwright import Recipe\nrecipe = Recipe('rec')\n\n@recipe.env()\ndef env(ctx):\n    raise RuntimeError('boom')\n")),
+         ("rec",), "recipes/rec.py env: recipe raised RuntimeError: boom"),
+    Case("recipe-broken-import", lambda ws, pypi: (pypi.add(FakeProject("rec")), ws.write("recipes/rec.py", "import nonexistent_module\n")), ("rec",), "recipe failed to import"),
+    Case("unknown-variant", lambda ws, pypi: None, ("ok",), "unknown variant 'quantum'", variant="quantum"),
+    Case("unknown-accelerator-version", lambda ws, pypi: None, ("--accelerator-version", "9.9", "ok"), "has no accelerator version '9.9'", variant="rocm"),
+    Case("missing-toolchain", _gpu_recipe, ("gpu",), "variant rocm-7.1: hipcc", variant="rocm"),
+    Case("build-cycle", _serve(FakeProject("chicken", build_requires=["egg"]), FakeProject("egg", build_requires=["chicken"])), ("chicken",), "cycle cannot bootstrap"),
+    Case("malformed-requirement", lambda ws, pypi: None, ("ok[",), "requirement 'ok[' is malformed"),
+    Case("bad-jobs", lambda ws, pypi: None, ("--jobs", "zero", "ok"), "--jobs 'zero': not a whole number", code=2),
+]
+
+
+def _state(workspace) -> dict[str, str]:
+    roots = [workspace.output / "simple", workspace.cache / "sdists"]
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for root in roots if root.exists() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_one_line_nonzero_and_changes_nothing(workspace, fake_pypi, capsys, monkeypatch, tmp_path, case):
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/local/bin:/usr/bin:/bin")  # no hipcc of ROCm 7.1 here, whatever is installed
+    fake_pypi.add(FakeProject("ok"))
+    assert workspace.build(capsys, "ok").code == 0
+    before = _state(workspace)
+    case.setup(workspace, fake_pypi)
+    if case.code == 2:
+        with pytest.raises(SystemExit) as exit_info:
+            workspace.build(capsys, *case.args, variant=case.variant)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert case.expect in err.strip().splitlines()[-1]
+    else:
+        run = workspace.build(capsys, *case.args, variant=case.variant)
+        assert run.code == case.code, run.err
+        assert run.error and "\n" not in run.error and case.expect in run.error, run.err
+    after = _state(workspace)
+    assert {k: v for k, v in after.items() if k in before} == before  # nothing that was there changed
+    added = {k: v for k, v in after.items() if k not in before}
+    assert not [k for k in added if "/simple/" in k]  # nothing reached the index
+    for path, digest in added.items():  # only complete, verified downloads may join the cache (a good sdist stays good)
+        assert path.split("/")[-2] == digest, path
+    if case.id in ("path-traversal", "symlink-escape", "truncated-archive", "hash-mismatch"):
+        assert not added  # a broken or hostile archive is not kept
+    assert not list((workspace.output / "simple").rglob("*.tmp"))
