@@ -26,8 +26,8 @@ from .repair import AuditwheelRepairer
 from .report import failure_message, summary, write_outputs
 from .fsutil import atomic_write_text
 from .published import IndexMetadataSource, RecipeAwareSource
-from .recipes import declared_renames, recipe_names, recipe_sources
-from .renames import load_renames
+from .recipes import declared_renames, recipe_names
+from .renames import Renames, load_renames
 from .schedule import BuildSettings, Planner, TreeBuilder, tail, target_tags
 from .sessions import engine_sessions
 from .toolchain import check_toolchain
@@ -157,10 +157,14 @@ def _prebuilt_index(variant, cache_dir: Path, refresh: bool = False) -> SimpleJs
     return SimpleJsonIndex(variant.prebuilt_index, cache_dir / "prebuilt-index", ttl=0 if refresh else 3600) if variant.prebuilt_index else None
 
 
-def _metadata_source(project: Project, variant, constraints, index, cache_dir: Path, interpreter, prebuilt_index=None,
-                     permissive: bool = False) -> RecipeAwareSource:
-    base = IndexMetadataSource(index, cache_dir / "sdists", target_tags(interpreter), recipe_sources(project.recipes_dir))
-    return RecipeAwareSource(base, project.recipes_dir, variant, constraints, interpreter.version, prebuilt_index, permissive)
+def _planner(project: Project, variant, requirements, constraints, interpreter, index, cache_dir: Path, *, refresh: bool = False,
+             permissive: bool = False) -> tuple[Planner, RecipeAwareSource, Renames, SimpleJsonIndex | None]:
+    """What build and plan share: renames, the vendor index, the recipe-aware metadata source, the resolver."""
+    renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))
+    prebuilt_index = _prebuilt_index(variant, cache_dir, refresh)
+    base = IndexMetadataSource(index, cache_dir / "sdists", target_tags(interpreter))
+    source = RecipeAwareSource(base, project.recipes_dir, variant, constraints, interpreter.version, prebuilt_index, permissive)
+    return Planner(requirements, source, constraints, renames, dict(interpreter.markers)), source, renames, prebuilt_index
 
 
 def _toolchain_gate(project: Project, variant, plan) -> None:
@@ -181,9 +185,7 @@ def _plan(args: argparse.Namespace, project: Project, variants) -> int:
     constraints = load_constraints(project.constraints_dir / c for c in variant.constraints)
     cache_dir = default_cache_dir()
     index = SimpleJsonIndex(args.index_url, cache_dir / "index")
-    renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))
-    source = _metadata_source(project, variant, constraints, index, cache_dir, interpreter, _prebuilt_index(variant, cache_dir), permissive=True)
-    planner = Planner(requirements, source, constraints, renames, dict(interpreter.markers))
+    planner, source, _, _ = _planner(project, variant, requirements, constraints, interpreter, index, cache_dir, permissive=True)
     build_plan = make_build_plan(planner.plan(), requirements, variant=variant, variant_names=frozenset(variants),
                                  constraints=constraints, index=index, project_root=project.root, python_version=interpreter.version,
                                  wheel_only=frozenset(source.wheel_only))
@@ -299,13 +301,12 @@ def _build(args: argparse.Namespace, project: Project, variants) -> int:
         network=network_policy(args.allow_network),
     )
     index = SimpleJsonIndex(args.index_url, cache_dir / "index", ttl=0 if args.refresh else 3600)
-    renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))
-    planner = None
-    prebuilt_index = _prebuilt_index(variant, cache_dir, args.refresh)
+    planner, _, renames, prebuilt_index = _planner(project, variant, requirements, settings.constraints, settings.interpreter,
+                                                   index, cache_dir, refresh=args.refresh)
     if settings.only is None:  # --only takes everything but its target from the index as it is
-        planner = Planner(requirements, _metadata_source(project, settings.variant, settings.constraints, index, cache_dir, settings.interpreter, prebuilt_index),
-                          settings.constraints, renames, dict(settings.interpreter.markers))
         _toolchain_gate(project, settings.variant, planner.plan())
+    else:
+        planner = None
     with output_lock(output_dir, args.wait):
         repairer = AuditwheelRepairer.for_variant(variant, source_date_epoch=settings.source_date_epoch)
         builder = TreeBuilder(settings, index, repairer, planner=planner, renames=renames, prebuilt_index=prebuilt_index)

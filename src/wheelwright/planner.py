@@ -12,7 +12,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, Resolver
@@ -20,8 +19,10 @@ from resolvelib.resolvers import ResolutionTooDeep
 
 from .constraints import Constraints
 from .errors import ResolutionError
+from .metadata import applicable
 from .published import MetadataSource, PublishedMetadata
 from .renames import Renames
+from .resolve import requires_python_ok
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class _Provider(AbstractProvider):
         pinned = {Version(s.version) for s in specifier if s.operator == "==" and "*" not in s.version}
         usable = [
             r.version for r in self.source.releases(name)
-            if (not r.yanked or r.version in pinned) and r.version not in excluded and _python_ok(r.requires_python, self.python)
+            if (not r.yanked or r.version in pinned) and r.version not in excluded and requires_python_ok(r.requires_python, self.python)
         ]
         return [Candidate(NormalizedName(name), v, extras) for v in sorted(specifier.filter(usable), reverse=True)]
 
@@ -117,14 +118,9 @@ class _Provider(AbstractProvider):
         metadata = self.published(candidate)
         if metadata is None:
             return []
-        result = []
-        for line in metadata.requires_dist:
-            requirement = Requirement(line)
-            if requirement.marker is None or any(
-                requirement.marker.evaluate({**self.markers, "extra": extra}) for extra in ("", *sorted(candidate.extras))
-            ):
-                requirement.marker = None
-                result.append(requirement)
+        result = applicable(metadata.requires_dist, self.markers, sorted(candidate.extras), source=metadata.origin)
+        for requirement in result:
+            requirement.marker = None  # evaluated: the plan states what this interpreter gets
         return result
 
     def get_dependencies(self, candidate: Candidate) -> list[Requirement]:
@@ -134,15 +130,6 @@ class _Provider(AbstractProvider):
             base = self.applicable(Candidate(candidate.name, candidate.version))
             dependencies = [d for d in dependencies if d not in base or d.name == candidate.name]
         return dependencies
-
-
-def _python_ok(requires_python: str | None, python: Version) -> bool:
-    if not requires_python:
-        return True
-    try:
-        return SpecifierSet(requires_python).contains(python, prereleases=True)
-    except Exception:
-        return True
 
 
 def plan_install_tree(
@@ -198,8 +185,6 @@ def _explain(causes: Iterable, constraints: Constraints, renames: Renames, sourc
         releases = source.releases(name)
         if not releases:
             details.append(f"{name}: {source.why_unavailable(name)}")
-        elif (why := source.why_unavailable(name)).startswith("its recipe builds it"):
-            details.append(f"{name}: {why}")
         else:
             latest = sorted(r.version for r in releases if not r.yanked)[-5:]
             details.append(f"{name} releases include {', '.join(map(str, latest))}")

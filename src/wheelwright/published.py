@@ -8,7 +8,7 @@ import fnmatch
 import re
 import tarfile
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,11 +52,10 @@ class MetadataSource(Protocol):
 class IndexMetadataSource:
     """Releases that have an sdist (we build from source), with metadata from the index."""
 
-    def __init__(self, index: PackageIndex, sdist_cache: Path, tags: frozenset[Tag], recipe_sources: Mapping[str, str] | None = None) -> None:
+    def __init__(self, index: PackageIndex, sdist_cache: Path, tags: frozenset[Tag]) -> None:
         self.index = index
         self.sdist_cache = sdist_cache
         self.tags = tags
-        self.recipe_sources = recipe_sources or {}  # name -> "git <url>" for packages a recipe builds off PyPI
 
     def releases(self, name: str) -> list[Release]:
         try:
@@ -73,8 +72,6 @@ class IndexMetadataSource:
         ]
 
     def why_unavailable(self, name: str) -> str:
-        if name in self.recipe_sources:
-            return f"its recipe builds it from {self.recipe_sources[name]}, and building from git or URL sources is not implemented yet"
         try:
             files = self.index.files(name)
         except ResolutionError as exc:
@@ -243,6 +240,9 @@ class RecipeAwareSource:
                                  published.requires_python if published else None, origin, published.kind if published else "recipe")
 
     def why_unavailable(self, name: str) -> str:
+        source = self.recipe(name).recipe.source
+        if source is not None:
+            return f"its recipe builds it from {source.url}; pin one version (==) in the constraints"
         if name in self.variant.prebuilt:
             where = getattr(self.prebuilt_index, "url", "no prebuilt_index declared")
             return f"taken prebuilt from {where}: {self.unreachable.get(name, 'no wheel there fits this interpreter and the constraints')}"

@@ -244,15 +244,3 @@ def declared_renames(recipes_dir: Path) -> list:
         for loaded in (load_recipe(recipes_dir, name) for name in recipe_names(recipes_dir))
         for old in loaded.recipe.renamed_from
     ]
-
-
-def recipe_sources(recipes_dir: Path) -> dict[str, str]:
-    """Packages whose recipe declares a source off PyPI, described for messages."""
-    result = {}
-    for name in recipe_names(recipes_dir):
-        source = load_recipe(recipes_dir, name).recipe.source
-        if isinstance(source, GitSource):
-            result[name] = f"git {source.url}"
-        elif isinstance(source, UrlSource):
-            result[name] = source.url
-    return result

@@ -31,7 +31,7 @@ def choose_sdist(
         sdist
         for sdist in offered
         if (not sdist.yanked or sdist.version in pinned)
-        and (sdist.requires_python is None or _python_ok(sdist.requires_python, python))
+        and requires_python_ok(sdist.requires_python, python)
     ]
     versions = list(specifier.filter(sorted({s.version for s in usable}, reverse=True)))
     if not versions:
@@ -49,7 +49,10 @@ def _exact_pins(specifier: SpecifierSet) -> set[Version]:
     return pins
 
 
-def _python_ok(requires_python: str, python: Version) -> bool:
+def requires_python_ok(requires_python: str | None, python: Version) -> bool:
+    """Whether ``python`` meets a Requires-Python; none, or an unparsable one, does not rule a release out."""
+    if not requires_python:
+        return True
     try:
         return SpecifierSet(requires_python).contains(python, prereleases=True)
     except Exception:

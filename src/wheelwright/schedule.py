@@ -174,7 +174,7 @@ class TreeBuilder:
         self._failure: WheelwrightError | None = None
         self._io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="io")
         self._builders = ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="build")
-        self._tags = _target_tags(settings.interpreter)
+        self._tags = target_tags(settings.interpreter)
         self._t0 = time.monotonic()
 
     # ----- the main loop -----------------------------------------------------------------------
@@ -788,18 +788,19 @@ class Planner:
         self.renames = renames
         self.markers = markers
         self.overrides: dict[tuple[str, Version], PublishedMetadata] = {}
+        self._latest: Plan | None = None
 
     def plan(self, overrides: dict[tuple[str, Version], PublishedMetadata] | None = None) -> Plan:
-        self.overrides.update(overrides or {})
-        return plan_install_tree(self.requirements, source=self.source, constraints=self.constraints,
-                                 renames=self.renames, markers=self.markers, overrides=self.overrides)
+        """The current plan; it is resolved again only when new metadata overrides arrive."""
+        if self._latest is None or overrides:
+            self.overrides.update(overrides or {})
+            self._latest = plan_install_tree(self.requirements, source=self.source, constraints=self.constraints,
+                                             renames=self.renames, markers=self.markers, overrides=self.overrides)
+        return self._latest
 
 
 def target_tags(interpreter: Interpreter) -> frozenset[Tag]:
-    return _target_tags(interpreter)
-
-
-def _target_tags(interpreter: Interpreter) -> frozenset[Tag]:
+    """Wheel tags the target interpreter installs (on this machine's platform)."""
     version = tuple(int(p) for p in interpreter.version.split("."))
     return frozenset([*cpython_tags(version), *compatible_tags(version)])  # type: ignore[arg-type]
 
