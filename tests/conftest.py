@@ -45,7 +45,7 @@ class Workspace:
     def build(self, capsys, *args: str, variant: str = "cpu") -> Run:
         argv = ["--project", str(self.root), "build", "--variant", variant, "--cache-dir", str(self.cache), "--jobs", "2"]
         if self.index_url:
-            argv += ["--index-url", self.index_url, "--refresh"]
+            argv += ["--index-url", self.index_url] + ([] if "--offline" in args else ["--refresh"])
         code = main([*argv, *args])
         captured = capsys.readouterr()
         return Run(code, captured.out, captured.err)

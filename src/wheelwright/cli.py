@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--sbom-dir", type=Path, help="default: sbom/<variant>")
     build.add_argument("--index-url", default=PYPI_SIMPLE)
     build.add_argument("--refresh", action="store_true", help="re-read the index instead of using cached pages")
+    build.add_argument("--offline", action="store_true", help="no network at all: index pages, metadata and sources from the local cache only")
     build.add_argument("--wait", type=float, default=0.0, metavar="S", help="wait up to S seconds for another run's lock")
     build.add_argument("--allow-network", action="store_true", help="build without network isolation (recorded in report.json)")
 
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--index-url", default=PYPI_SIMPLE)
     plan.add_argument("--output-dir", type=Path, help="where build-plan.json goes (default: build/<variant>)")
     plan.add_argument("--json", action="store_true", help="print the JSON instead of the text")
+    plan.add_argument("--offline", action="store_true", help="plan from the local cache only")
     sub.add_parser("recipes", help="list packages that have a recipe module")
     sub.add_parser("variants", help="list every variant and accelerator version")
     sub.add_parser("ci-matrix", help="GitHub Actions matrix (JSON) of every generated build session")
@@ -153,16 +155,19 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _prebuilt_index(variant, cache_dir: Path, refresh: bool = False) -> SimpleJsonIndex | None:
-    return SimpleJsonIndex(variant.prebuilt_index, cache_dir / "prebuilt-index", ttl=0 if refresh else 3600) if variant.prebuilt_index else None
+def _index(url: str, cache_dir: Path, *, refresh: bool = False, offline: bool = False) -> SimpleJsonIndex:
+    if refresh and offline:
+        raise WheelwrightError("--refresh and --offline contradict each other: --offline never reads the index")
+    return SimpleJsonIndex(url, cache_dir, ttl=0 if refresh else 3600, offline=offline)
 
 
-def _planner(project: Project, variant, requirements, constraints, interpreter, index, cache_dir: Path, *, refresh: bool = False,
-             permissive: bool = False) -> tuple[Planner, RecipeAwareSource, Renames, SimpleJsonIndex | None]:
+def _planner(project: Project, variant, requirements, constraints, interpreter, index: SimpleJsonIndex, cache_dir: Path, *,
+             refresh: bool = False, permissive: bool = False) -> tuple[Planner, RecipeAwareSource, Renames, SimpleJsonIndex | None]:
     """What build and plan share: renames, the vendor index, the recipe-aware metadata source, the resolver."""
     renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))
-    prebuilt_index = _prebuilt_index(variant, cache_dir, refresh)
-    base = IndexMetadataSource(index, cache_dir / "sdists", target_tags(interpreter))
+    prebuilt_index = (_index(variant.prebuilt_index, cache_dir / "prebuilt-index", refresh=refresh, offline=index.offline)
+                      if variant.prebuilt_index else None)
+    base = IndexMetadataSource(index, cache_dir / "sdists", target_tags(interpreter), offline=index.offline)
     source = RecipeAwareSource(base, project.recipes_dir, variant, constraints, interpreter.version, prebuilt_index, permissive)
     return Planner(requirements, source, constraints, renames, dict(interpreter.markers)), source, renames, prebuilt_index
 
@@ -184,7 +189,7 @@ def _plan(args: argparse.Namespace, project: Project, variants) -> int:
     interpreter = find_interpreter(args.python)
     constraints = load_constraints(project.constraints_dir / c for c in variant.constraints)
     cache_dir = default_cache_dir()
-    index = SimpleJsonIndex(args.index_url, cache_dir / "index")
+    index = _index(args.index_url, cache_dir / "index", offline=args.offline)
     planner, source, _, _ = _planner(project, variant, requirements, constraints, interpreter, index, cache_dir, permissive=True)
     build_plan = make_build_plan(planner.plan(), requirements, variant=variant, variant_names=frozenset(variants),
                                  constraints=constraints, index=index, project_root=project.root, python_version=interpreter.version,
@@ -244,7 +249,7 @@ def _lint(args: argparse.Namespace, project: Project) -> int:
     cache_dir = default_cache_dir()
     report = lint_constraints(
         files,
-        index=SimpleJsonIndex(args.index_url, cache_dir / "index", ttl=0 if args.refresh else 3600),
+        index=_index(args.index_url, cache_dir / "index", refresh=args.refresh),
         renames=load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir)),
         recipes_dir=project.recipes_dir,
         python_version=args.python,
@@ -299,8 +304,9 @@ def _build(args: argparse.Namespace, project: Project, variants) -> int:
         source_date_epoch=int(os.environ.get("SOURCE_DATE_EPOCH", "315532800")),
         sbom_dir=args.sbom_dir.resolve() if args.sbom_dir else None,
         network=network_policy(args.allow_network),
+        offline=args.offline,
     )
-    index = SimpleJsonIndex(args.index_url, cache_dir / "index", ttl=0 if args.refresh else 3600)
+    index = _index(args.index_url, cache_dir / "index", refresh=args.refresh, offline=args.offline)
     planner, _, renames, prebuilt_index = _planner(project, variant, requirements, settings.constraints, settings.interpreter,
                                                    index, cache_dir, refresh=args.refresh)
     if settings.only is None:  # --only takes everything but its target from the index as it is

@@ -29,3 +29,10 @@ class BuildError(WheelwrightError):
 
 class CycleError(WheelwrightError):
     """Packages need each other to build, so none of them can start."""
+
+
+class OfflineMiss(SourceError):
+    """``--offline`` needs something the local cache does not hold; the message names it."""
+
+    def __str__(self) -> str:
+        return f"{super().__str__()} (--offline: run once with the network to fill the cache, or copy a filled cache here)"

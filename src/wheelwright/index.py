@@ -24,7 +24,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from .errors import ResolutionError, SourceError
+from .errors import OfflineMiss, ResolutionError, SourceError
 from .fsutil import atomic_write_bytes
 from .lazywheel import read_remote_wheel_metadata
 
@@ -82,13 +82,15 @@ class PackageIndex(Protocol):
 
 class SimpleJsonIndex:
     """A PEP 691 index over HTTP. Pages are cached for ``ttl`` seconds (``ttl=0`` always refetches);
-    wheel metadata is cached forever under the wheel's hash."""
+    wheel metadata is cached forever under the wheel's hash. ``offline`` reads only the cache, at any
+    age, and names what is missing instead of asking the network."""
 
-    def __init__(self, url: str, cache_dir: Path, ttl: float = 3600.0, timeout: float = 60.0) -> None:
+    def __init__(self, url: str, cache_dir: Path, ttl: float = 3600.0, timeout: float = 60.0, offline: bool = False) -> None:
         self.url = url.rstrip("/")
         self.cache_dir = cache_dir
         self.ttl = ttl
         self.timeout = timeout
+        self.offline = offline
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._memory: dict[str, list[IndexFile]] = {}
@@ -115,7 +117,8 @@ class SimpleJsonIndex:
         try:
             return cached.read_bytes()
         except OSError:
-            pass
+            if self.offline:
+                raise OfflineMiss(f"{wheel.filename}: its METADATA is not in the local cache {cached}") from None
         try:
             data = self._get(wheel.url + ".metadata", accept="*/*")
         except SourceError:
@@ -138,6 +141,13 @@ class SimpleJsonIndex:
 
     def _page(self, name: str) -> dict:
         cached = self.cache_dir / f"{name}.json"
+        if self.offline:
+            try:
+                return json.loads(cached.read_bytes())
+            except OSError:
+                raise OfflineMiss(f"{name}: its index page is not in the local cache {cached}") from None
+            except ValueError:
+                raise OfflineMiss(f"{name}: its cached index page {cached} is corrupt") from None
         try:
             if self.ttl > 0 and time.time() - cached.stat().st_mtime < self.ttl:
                 return json.loads(cached.read_bytes())

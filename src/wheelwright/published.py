@@ -52,7 +52,8 @@ class MetadataSource(Protocol):
 class IndexMetadataSource:
     """Releases that have an sdist (we build from source), with metadata from the index."""
 
-    def __init__(self, index: PackageIndex, sdist_cache: Path, tags: frozenset[Tag]) -> None:
+    def __init__(self, index: PackageIndex, sdist_cache: Path, tags: frozenset[Tag], offline: bool = False) -> None:
+        self.offline = offline
         self.index = index
         self.sdist_cache = sdist_cache
         self.tags = tags
@@ -82,7 +83,7 @@ class IndexMetadataSource:
 
     def metadata(self, name: str, version: Version) -> PublishedMetadata | None:
         files = [f for f in self.index.files(name) if f.version == version]
-        return read_release_metadata(self.index, files, wheel_rank=self._rank, sdist_cache=self.sdist_cache)[0]
+        return read_release_metadata(self.index, files, wheel_rank=self._rank, sdist_cache=self.sdist_cache, offline=self.offline)[0]
 
     def _rank(self, wheel: IndexFile) -> int:
         """A platform wheel for this machine states this machine's deps; a generic one comes second."""
@@ -92,7 +93,7 @@ class IndexMetadataSource:
 
 
 def read_release_metadata(index: PackageIndex, files: Sequence[IndexFile], *, wheel_rank: Callable[[IndexFile], int],
-                          sdist_cache: Path) -> tuple[PublishedMetadata | None, str]:
+                          sdist_cache: Path, offline: bool = False) -> tuple[PublishedMetadata | None, str]:
     """One release's dependencies as published, or None and why: the best-fitting wheel's METADATA
     (``wheel_rank`` 0 means it does not fit), else the sdist's PKG-INFO when it is static."""
     wheels = sorted((f for f in files if f.is_wheel and wheel_rank(f)), key=lambda f: (not f.yanked, wheel_rank(f), f.filename), reverse=True)
@@ -105,7 +106,7 @@ def read_release_metadata(index: PackageIndex, files: Sequence[IndexFile], *, wh
     sdists = sorted((f for f in files if not f.is_wheel), key=lambda f: (not f.yanked, f.filename.endswith(".tar.gz")), reverse=True)
     for sdist in sdists[:1]:
         try:
-            parsed, why = _static_pkg_info(fetch_sdist(sdist, sdist_cache))
+            parsed, why = _static_pkg_info(fetch_sdist(sdist, sdist_cache, offline=offline))
         except SourceError as exc:
             return None, f"reading its metadata failed: {exc}"
         return parsed, why
@@ -222,7 +223,7 @@ class RecipeAwareSource:
         try:
             if prebuilt is not None and self.prebuilt_index is not None:
                 files = [f for f in prebuilt if f.version == version]
-                published = read_release_metadata(self.prebuilt_index, files, wheel_rank=self.base._rank, sdist_cache=self.base.sdist_cache)[0]
+                published = read_release_metadata(self.prebuilt_index, files, wheel_rank=self.base._rank, sdist_cache=self.base.sdist_cache, offline=self.base.offline)[0]
             else:
                 published = self.base.metadata(name, version)
         except (ResolutionError, SourceError):

@@ -23,6 +23,7 @@ def write_outputs(result: BuildResult, settings: BuildSettings, *, full: bool) -
         "jobs": settings.jobs,
         "only": settings.only,
         "network": settings.network.description,
+        "offline": settings.offline,
         "seconds": round(result.seconds, 3),
         "nodes": {o.id: {"status": o.status, "wheel": o.wheel, "seconds": o.seconds, "started_at": o.started_at, "finished_at": o.finished_at,
                          "gpu_payload": list(json.loads(o.facts_json).get("gpu_payload", ())) if o.facts_json else []}

@@ -66,6 +66,7 @@ class BuildSettings:
     source_date_epoch: int = 315532800
     sbom_dir: Path | None = None  # default: <project>/sbom/<variant label>
     network: NetworkPolicy = NetworkPolicy(False, "not isolated (library default; the CLI isolates)")
+    offline: bool = False  # sources from the local cache only; a miss is an error that names it
 
     @property
     def simple_dir(self) -> Path:
@@ -358,7 +359,7 @@ class TreeBuilder:
             raise ResolutionError(f"{req.name}: no prebuilt wheel on {getattr(self.prebuilt_index, 'url', 'the prebuilt index')} "
                                   f"matches {str(req)!r} for this interpreter ({'top level' if parent == ROOT else parent})")
         best = max(wheels, key=lambda f: (f.version, f.filename))
-        return best, fetch_sdist(best, self.s.cache_dir / "prebuilt")
+        return best, fetch_sdist(best, self.s.cache_dir / "prebuilt", offline=self.s.offline)
 
     def _prebuilt_node(self, file: SourceDistribution, path: Path) -> _Node:
         node_id = f"{canonicalize_name(file.name)}=={file.version}"
@@ -570,7 +571,7 @@ class TreeBuilder:
 
     def _prepare(self, node: _Node) -> BuildSystem:
         assert node.sdist is not None
-        archive, node.source_identity = fetch_source(node.sdist, self.s.cache_dir)
+        archive, node.source_identity = fetch_source(node.sdist, self.s.cache_dir, offline=self.s.offline)
         node.recipe = load_recipe(self.s.project.recipes_dir, node.name)
         node.patches = find_patches(self.s.project.patches_dir, node.name, node.sdist.version, self.s.variant.name, self.s.variant_names)
         node.source_key = content_key(
@@ -594,7 +595,7 @@ class TreeBuilder:
         if node.source_dir is not None:
             return node.source_dir
         assert node.sdist is not None and node.recipe is not None
-        archive = archive or fetch_source(node.sdist, self.s.cache_dir)[0]
+        archive = archive or fetch_source(node.sdist, self.s.cache_dir, offline=self.s.offline)[0]
         what = f"git tag {node.sdist.git_ref} = commit {node.source_identity}" if node.sdist.git_ref else f"sha256 {node.sdist.sha256} verified"
         log.write(f"# {node.id} from {node.sdist.url}\n# {what}\n")
         node.source_dir = unpack_sdist(archive, self.s.work_dir / node.id / "src")

@@ -14,19 +14,19 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from .errors import SourceError
+from .errors import OfflineMiss, SourceError
 from .fsutil import atomic_writer, sha256_file
 from .index import SourceDistribution
 
 
-def fetch_source(source: SourceDistribution, cache_dir: Path) -> tuple[Path, str]:
+def fetch_source(source: SourceDistribution, cache_dir: Path, *, offline: bool = False) -> tuple[Path, str]:
     """A verified archive of the source and what identifies it (sha256, or the git commit it holds)."""
     if source.git_ref is not None:
-        return fetch_git(source, cache_dir / "git")
-    return fetch_sdist(source, cache_dir / "sdists"), source.sha256
+        return fetch_git(source, cache_dir / "git", offline=offline)
+    return fetch_sdist(source, cache_dir / "sdists", offline=offline), source.sha256
 
 
-def fetch_git(source: SourceDistribution, cache_dir: Path) -> tuple[Path, str]:
+def fetch_git(source: SourceDistribution, cache_dir: Path, *, offline: bool = False) -> tuple[Path, str]:
     """Clone the tag (with submodules), check it is the pinned commit, and pack the tree into a
     deterministic tar.gz so the rest of the pipeline treats it like an sdist."""
     assert source.git_ref is not None
@@ -34,6 +34,12 @@ def fetch_git(source: SourceDistribution, cache_dir: Path) -> tuple[Path, str]:
         cached = cache_dir / source.git_commit / source.filename
         if cached.exists():
             return cached, source.git_commit
+    if offline:  # an unpinned tag may be taken from the cache only when exactly one commit of it is there
+        packed = sorted(cache_dir.glob(f"*/{source.filename}")) if not source.git_commit else []
+        if len(packed) == 1:
+            return packed[0], packed[0].parent.name
+        raise OfflineMiss(f"{source.name} {source.version}: git tag {source.git_ref} of {source.url} is not in the source cache {cache_dir}"
+                          + (f" ({len(packed)} packed commits of it; pin one in the recipe)" if packed else ""))
     with tempfile.TemporaryDirectory(dir=cache_dir.parent if cache_dir.parent.exists() else None) as scratch:
         checkout = Path(scratch) / "checkout"
         clone = ["git", "clone", "--quiet", "--depth", "1", "--branch", source.git_ref, "--recurse-submodules", "--shallow-submodules",
@@ -71,13 +77,18 @@ def _deterministic_tar(tree: Path, prefix: str, out) -> None:  # type: ignore[no
                 tar.addfile(info)
 
 
-def fetch_sdist(sdist: SourceDistribution, cache_dir: Path) -> Path:
-    """Return a verified local copy of ``sdist``; a cached copy that fails the hash is fetched again."""
+def fetch_sdist(sdist: SourceDistribution, cache_dir: Path, *, offline: bool = False) -> Path:
+    """Return a verified local copy of ``sdist``; a cached copy that fails the hash is fetched again
+    (offline: refused, and named)."""
     target = cache_dir / sdist.sha256[:2] / sdist.sha256 / sdist.filename
     if target.exists():
         if sha256_file(target) == sdist.sha256:
             return target
         target.unlink()  # tampered or truncated: never used
+        if offline:
+            raise OfflineMiss(f"{sdist.filename}: the cached copy failed its sha256 check and was removed")
+    if offline:
+        raise OfflineMiss(f"{sdist.filename}: not in the source cache (expected {target})")
     digest = hashlib.sha256()
     try:
         with atomic_writer(target) as out:  # hashed while streaming; a mismatch never reaches the cache

@@ -89,6 +89,7 @@ CASES = [
     Case("missing-toolchain", _gpu_recipe, ("gpu",), "variant rocm-7.1: hipcc", variant="rocm"),
     Case("build-cycle", _serve(FakeProject("chicken", build_requires=["egg"]), FakeProject("egg", build_requires=["chicken"])), ("chicken",), "cycle cannot bootstrap"),
     Case("malformed-requirement", lambda ws, pypi: None, ("ok[",), "requirement 'ok[' is malformed"),
+    Case("offline-cache-miss", _serve(FakeProject("newpkg")), ("--offline", "newpkg"), "newpkg: its index page is not in the local cache"),
     Case("bad-jobs", lambda ws, pypi: None, ("--jobs", "zero", "ok"), "--jobs 'zero': not a whole number", code=2),
 ]
 
