@@ -29,6 +29,7 @@ from .published import IndexMetadataSource, RecipeAwareSource
 from .recipes import declared_renames, recipe_names
 from .renames import Renames, load_renames
 from .schedule import BuildSettings, Planner, TreeBuilder, tail, target_tags
+from .sources import UnpackLimits
 from .sessions import engine_sessions
 from .toolchain import check_toolchain
 from .variants import every_variant, load_variants, select_variant
@@ -41,6 +42,18 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"--jobs {text!r}: not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"--jobs {text!r}: must be at least 1")
+    return value
+
+
+def _size(text: str) -> int:
+    """``500M``, ``40G``, ``1048576``: a byte count for the unpack limit."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    try:
+        value = int(text[:-1]) * units[text[-1].upper()] if text[-1:].upper() in units else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--max-unpack-size {text!r}: not a size like 500M or 40G") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--max-unpack-size {text!r}: must be positive")
     return value
 
 
@@ -63,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--refresh", action="store_true", help="re-read the index instead of using cached pages")
     build.add_argument("--offline", action="store_true", help="no network at all: index pages, metadata and sources from the local cache only")
     build.add_argument("--wait", type=float, default=0.0, metavar="S", help="wait up to S seconds for another run's lock")
+    build.add_argument("--max-unpack-files", type=_positive_int, default=UnpackLimits.max_files, metavar="N",
+                       help=f"refuse an sdist of more members (default {UnpackLimits.max_files})")
+    build.add_argument("--max-unpack-size", type=_size, default=UnpackLimits.max_bytes, metavar="SIZE",
+                       help="refuse an sdist that unpacks to more, e.g. 500M, 40G (default 32G)")
     build.add_argument("--allow-network", action="store_true", help="build without network isolation (recorded in report.json)")
 
     plan = sub.add_parser("plan", help="print the ordered build plan for a variant without building (and write it as JSON)")
@@ -305,6 +322,7 @@ def _build(args: argparse.Namespace, project: Project, variants) -> int:
         sbom_dir=args.sbom_dir.resolve() if args.sbom_dir else None,
         network=network_policy(args.allow_network),
         offline=args.offline,
+        unpack_limits=UnpackLimits(args.max_unpack_files, args.max_unpack_size),
     )
     index = _index(args.index_url, cache_dir / "index", refresh=args.refresh, offline=args.offline)
     planner, _, renames, prebuilt_index = _planner(project, variant, requirements, settings.constraints, settings.interpreter,

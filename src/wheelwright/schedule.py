@@ -43,7 +43,7 @@ from .renames import Renames
 from .recipes import LoadedRecipe, RecipeContext, call_hook_safely, load_recipe
 from .repair import Repairer
 from .resolve import choose_sdist
-from .sources import fetch_sdist, fetch_source, unpack_sdist
+from .sources import UnpackLimits, fetch_sdist, fetch_source, unpack_sdist
 from .variants import Variant
 
 if TYPE_CHECKING:  # the SBOM stack (cyclonedx) is imported only when a wheel is built: a warm run skips it
@@ -67,6 +67,7 @@ class BuildSettings:
     sbom_dir: Path | None = None  # default: <project>/sbom/<variant label>
     network: NetworkPolicy = NetworkPolicy(False, "not isolated (library default; the CLI isolates)")
     offline: bool = False  # sources from the local cache only; a miss is an error that names it
+    unpack_limits: UnpackLimits = UnpackLimits()
 
     @property
     def simple_dir(self) -> Path:
@@ -598,7 +599,7 @@ class TreeBuilder:
         archive = archive or fetch_source(node.sdist, self.s.cache_dir, offline=self.s.offline)[0]
         what = f"git tag {node.sdist.git_ref} = commit {node.source_identity}" if node.sdist.git_ref else f"sha256 {node.sdist.sha256} verified"
         log.write(f"# {node.id} from {node.sdist.url}\n# {what}\n")
-        node.source_dir = unpack_sdist(archive, self.s.work_dir / node.id / "src")
+        node.source_dir = unpack_sdist(archive, self.s.work_dir / node.id / "src", self.s.unpack_limits)
         apply_patches(node.patches, node.source_dir, log)
         call_hook_safely(f"recipes/{node.name}.py prepare", lambda: node.recipe.prepare(self._context(node)))  # type: ignore[union-attr]
         return node.source_dir

@@ -12,6 +12,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import OfflineMiss, SourceError
@@ -104,17 +105,41 @@ def fetch_sdist(sdist: SourceDistribution, cache_dir: Path, *, offline: bool = F
     return target
 
 
-def unpack_sdist(archive: Path, destination: Path) -> Path:
-    """Unpack into ``destination`` and return the project root (the archive's single top directory)."""
+@dataclass(frozen=True)
+class UnpackLimits:
+    """What an archive may unpack to before it is refused unread: a decompression bomb or a million
+    tiny files must not fill the builder's disk. The defaults fit torch's sdist many times over."""
+
+    max_files: int = 250_000
+    max_bytes: int = 32 << 30
+
+    def check(self, archive: Path, members: int, size: int, destination: Path) -> None:
+        if members > self.max_files:
+            raise SourceError(f"{archive.name}: cannot unpack: {members} members, over the limit of {self.max_files} (--max-unpack-files)")
+        if size > self.max_bytes:
+            raise SourceError(f"{archive.name}: cannot unpack: {size} bytes uncompressed, over the limit of {self.max_bytes} (--max-unpack-size)")
+        free = shutil.disk_usage(destination).free
+        if size > free:
+            raise SourceError(f"{archive.name}: cannot unpack: {size} bytes uncompressed, but {destination} has {free} bytes free")
+
+
+def unpack_sdist(archive: Path, destination: Path, limits: UnpackLimits = UnpackLimits()) -> Path:
+    """Unpack into ``destination`` and return the project root (the archive's single top directory).
+    Sizes and counts are read from the archive's own directory first, so a bomb is refused unread."""
     if destination.exists():
         shutil.rmtree(destination)
     destination.mkdir(parents=True)
     try:
         if archive.name.endswith(".zip"):
-            _unzip(archive, destination)
+            _unzip(archive, destination, limits)
         else:
             with tarfile.open(archive) as tar:
-                tar.extractall(destination, filter="data")
+                members = tar.getmembers()
+                limits.check(archive, len(members), sum(m.size for m in members if m.isreg()), destination)
+                tar.extractall(destination, members=members, filter="data")
+    except SourceError:  # over a limit or escaping: the verified download stays, nothing of it is unpacked
+        shutil.rmtree(destination, ignore_errors=True)
+        raise
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
         archive.unlink(missing_ok=True)  # a broken or hostile archive is not kept in the cache
         shutil.rmtree(destination, ignore_errors=True)
@@ -125,9 +150,10 @@ def unpack_sdist(archive: Path, destination: Path) -> Path:
     return destination
 
 
-def _unzip(archive: Path, destination: Path) -> None:
+def _unzip(archive: Path, destination: Path, limits: UnpackLimits) -> None:
     root = destination.resolve()
     with zipfile.ZipFile(archive) as zf:
+        limits.check(archive, len(zf.infolist()), sum(i.file_size for i in zf.infolist()), destination)  # zipfile stops at file_size
         for info in zf.infolist():
             target = (root / info.filename).resolve()
             if not target.is_relative_to(root):

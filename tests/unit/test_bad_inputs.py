@@ -19,7 +19,7 @@ def _tar(root: str, members: dict[str, bytes | tuple[str, str]]) -> bytes:
         for path, content in members.items():
             info = tarfile.TarInfo(path if path.startswith(("/", "..")) else f"{root}/{path}")
             if isinstance(content, tuple):
-                info.type, info.linkname = tarfile.SYMTYPE, content[1]
+                info.type, info.linkname = {"sym": tarfile.SYMTYPE, "hard": tarfile.LNKTYPE}[content[0]], content[1]
                 tar.addfile(info)
             else:
                 info.size = len(content)
@@ -77,6 +77,11 @@ CASES = [
     Case("hash-mismatch", _bad_hash, ("tampered",), "tampered-1.0.tar.gz: sha256 mismatch"),
     Case("path-traversal", _file("evil", "evil-1.0.tar.gz", _tar("evil-1.0", {**GOOD_TREE, "../../outside.txt": b"x"})), ("evil",), "evil-1.0.tar.gz: cannot unpack"),
     Case("symlink-escape", _file("evil", "evil-1.0.tar.gz", _tar("evil-1.0", {**GOOD_TREE, "link": ("sym", "/etc/passwd")})), ("evil",), "evil-1.0.tar.gz: cannot unpack"),
+    Case("hardlink-escape", _file("evil", "evil-1.0.tar.gz", _tar("evil-1.0", {**GOOD_TREE, "link": ("hard", "../../../etc/passwd")})), ("evil",), "evil-1.0.tar.gz: cannot unpack"),
+    Case("too-many-files", _file("many", "many-1.0.tar.gz", _tar("many-1.0", {**GOOD_TREE, **{f"f{i}.py": b"" for i in range(300)}})),
+         ("--max-unpack-files", "200", "many"), "many-1.0.tar.gz: cannot unpack: 302 members, over the limit of 200"),
+    Case("absurd-size", _file("bomb", "bomb-1.0.tar.gz", _tar("bomb-1.0", {**GOOD_TREE, "zeros.bin": bytes(64 << 20)})),
+         ("--max-unpack-size", "16M", "bomb"), f"bomb-1.0.tar.gz: cannot unpack: {(64 << 20) + sum(map(len, GOOD_TREE.values()))} bytes uncompressed, over the limit of 16777216"),
     Case("truncated-archive", _file("evil", "evil-1.0.tar.gz", _tar("evil-1.0", GOOD_TREE)[:40]), ("evil",), "evil-1.0.tar.gz: cannot unpack"),
     Case("patch-fails", _patch, ("lib",), "patch 0001-bad.patch does not apply"),
     Case("backend-raises", _serve(FakeProject("broken", fail="build")), ("broken",), "broken==1.0: build_wheel failed"),
@@ -122,6 +127,6 @@ def test_bad_input_is_one_line_nonzero_and_changes_nothing(workspace, fake_pypi,
     assert not [k for k in added if "/simple/" in k]  # nothing reached the index
     for path, digest in added.items():  # only complete, verified downloads may join the cache (a good sdist stays good)
         assert path.split("/")[-2] == digest, path
-    if case.id in ("path-traversal", "symlink-escape", "truncated-archive", "hash-mismatch"):
+    if case.id in ("path-traversal", "symlink-escape", "hardlink-escape", "truncated-archive", "hash-mismatch"):
         assert not added  # a broken or hostile archive is not kept
     assert not list((workspace.output / "simple").rglob("*.tmp"))
