@@ -167,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     except WheelwrightError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a full or read-only disk outside any one package's build
+        print(f"error: {exc.filename or 'wheelwright'}: {exc.strerror or exc}; published wheels are intact, re-run to resume", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted; published wheels are intact, re-run to resume", file=sys.stderr)
         return 130

@@ -27,6 +27,10 @@ class BuildError(WheelwrightError):
         self.log_path = log_path
 
 
+class PublishError(WheelwrightError):
+    """A wheel could not be written into the index (a full disk, a read-only mount); nothing was changed."""
+
+
 class CycleError(WheelwrightError):
     """Packages need each other to build, so none of them can start."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import threading
 from pathlib import Path
@@ -10,6 +11,7 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
+from .errors import PublishError
 from .fsutil import atomic_copy, atomic_write_text, sha256_file
 
 
@@ -21,13 +23,22 @@ class LocalIndex:
         self._lock = threading.Lock()
 
     def publish(self, wheel: Path) -> Path:
-        """Copy ``wheel`` in (replacing a same-named one atomically) and refresh the pages."""
+        """Copy ``wheel`` in (replacing a same-named one atomically) and refresh the pages. A failed
+        write (a full disk) leaves the index exactly as it was: a new wheel no page lists is taken back."""
         name = canonicalize_name(parse_wheel_filename(wheel.name)[0])
         target = self.root / name / wheel.name
         with self._lock:
-            atomic_copy(wheel, target)
-            self._write_project_page(name)
-            self._write_root_page()
+            existed = target.exists()
+            try:
+                atomic_copy(wheel, target)
+                self._write_project_page(name)
+                self._write_root_page()
+            except OSError as exc:
+                if not existed:
+                    target.unlink(missing_ok=True)
+                    with contextlib.suppress(OSError):
+                        target.parent.rmdir()  # only if it is empty: a new project's directory
+                raise PublishError(f"{wheel.name}: cannot publish to {self.root}: {exc.strerror or exc}; the index is unchanged") from None
         return target
 
     def remove_partial_files(self) -> None:

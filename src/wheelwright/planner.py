@@ -187,5 +187,7 @@ def _explain(causes: Iterable, constraints: Constraints, renames: Renames, sourc
             details.append(f"{name}: {source.why_unavailable(name)}")
         else:
             latest = sorted(r.version for r in releases if not r.yanked)[-5:]
-            details.append(f"{name} releases include {', '.join(map(str, latest))}")
+            yanked = sorted(str(r.version) for r in releases if r.yanked)
+            details.append(f"{name} releases include {', '.join(map(str, latest))}" if latest
+                           else f"every release of {name} is yanked ({', '.join(yanked)}); pin one with == to take it anyway")
     return f"no version set satisfies everything: {'; '.join(parts)}" + (f" ({'; '.join(details)})" if details else "")

@@ -3,6 +3,7 @@ is published: no rounds, no waiting for siblings. Workers never share state; the
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
 import hashlib
@@ -233,7 +234,7 @@ class TreeBuilder:
             where = node.id if node else "resolution"
             log_path = None
             if node is not None:
-                with self._log(node) as log:
+                with contextlib.suppress(OSError), self._log(node) as log:  # the disk may be what failed
                     log.write(traceback.format_exc())
                     log_path = log.name
             raise BuildError(f"{where}: unexpected {type(exc).__name__}: {exc}", log_path) from exc

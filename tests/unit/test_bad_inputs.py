@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import secrets
+import shutil
+import subprocess
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +42,7 @@ class Case:
     expect: str  # must appear in the one error line
     code: int = 1
     variant: str = "cpu"
+    needs_root: bool = False  # mounts a small filesystem
 
 
 def _serve(*projects):
@@ -62,6 +67,18 @@ def _bad_hash(ws, pypi):
     pypi.add(FakeProject("tampered"))
 
 
+def _full_disk(ws, pypi):
+    """The index on a 256 KiB tmpfs holding what it held; the next wheel (1 MiB of random text) cannot fit."""
+    simple = ws.output / "simple"
+    saved = simple.with_name("simple.saved")
+    simple.rename(saved)
+    simple.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(simple)], check=True)
+    shutil.copytree(saved, simple, dirs_exist_ok=True)
+    shutil.rmtree(saved)
+    pypi.add(FakeProject("big", payload=f"DATA = {secrets.token_hex(1 << 19)!r}\n"))
+
+
 def _gpu_recipe(ws, pypi):
     pypi.add(FakeProject("gpu"))
     ws.write("recipes/gpu.py", "from wheelwright import Recipe\nrecipe = Recipe('gpu')\n\n@recipe.env('rocm')\ndef env(ctx):\n    return {}\n")
@@ -72,7 +89,7 @@ CASES = [
     Case("conflicting-pins", _write("constraints/cpu.txt", "-c common.txt\nok==1.0\nok==2.0\n"), ("ok",), "constraint cpu.txt:2 ok==1.0; cpu.txt:3 ok==2.0"),
     Case("unknown-package", lambda ws, pypi: None, ("no-such-pkg",), "no-such-pkg: no such package"),
     Case("missing-version", lambda ws, pypi: None, ("ok==9.9",), "the top level requires ok==9.9"),
-    Case("yanked-only", _serve(FakeProject("gone", yanked=True)), ("gone",), "gone"),
+    Case("yanked-only", _serve(FakeProject("gone", yanked=True)), ("gone",), "every release of gone is yanked (1.0)"),
     Case("no-sdist", lambda ws, pypi: pypi.add_wheel("wheelonly", "1.0"), ("wheelonly",), "no sdist for any version"),
     Case("hash-mismatch", _bad_hash, ("tampered",), "tampered-1.0.tar.gz: sha256 mismatch"),
     Case("path-traversal", _file("evil", "evil-1.0.tar.gz", _tar("evil-1.0", {**GOOD_TREE, "../../outside.txt": b"x"})), ("evil",), "evil-1.0.tar.gz: cannot unpack"),
@@ -95,6 +112,7 @@ CASES = [
     Case("build-cycle", _serve(FakeProject("chicken", build_requires=["egg"]), FakeProject("egg", build_requires=["chicken"])), ("chicken",), "cycle cannot bootstrap"),
     Case("malformed-requirement", lambda ws, pypi: None, ("ok[",), "requirement 'ok[' is malformed"),
     Case("offline-cache-miss", _serve(FakeProject("newpkg")), ("--offline", "newpkg"), "newpkg: its index page is not in the local cache"),
+    Case("disk-full-on-publish", _full_disk, ("big",), "big-1.0-py3-none-any.whl: cannot publish to", needs_root=True),
     Case("bad-jobs", lambda ws, pypi: None, ("--jobs", "zero", "ok"), "--jobs 'zero': not a whole number", code=2),
 ]
 
@@ -107,10 +125,20 @@ def _state(workspace) -> dict[str, str]:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_one_line_nonzero_and_changes_nothing(workspace, fake_pypi, capsys, monkeypatch, tmp_path, case):
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/local/bin:/usr/bin:/bin")  # no hipcc of ROCm 7.1 here, whatever is installed
+    if case.needs_root and os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root")
     fake_pypi.add(FakeProject("ok"))
     assert workspace.build(capsys, "ok").code == 0
     before = _state(workspace)
     case.setup(workspace, fake_pypi)
+    try:
+        _check(workspace, capsys, case, before)
+    finally:
+        if os.path.ismount(workspace.output / "simple"):
+            subprocess.run(["umount", str(workspace.output / "simple")], check=True)
+
+
+def _check(workspace, capsys, case, before) -> None:
     if case.code == 2:
         with pytest.raises(SystemExit) as exit_info:
             workspace.build(capsys, *case.args, variant=case.variant)
