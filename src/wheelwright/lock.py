@@ -25,7 +25,9 @@ def output_lock(output_dir: Path, wait_seconds: float = 0.0) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise WheelwrightError(f"{output_dir}: another wheelwright run is using it (lock {path}); wait for it or use --wait") from None
+                    holder = path.read_text().strip() or "?"
+                    raise WheelwrightError(f"{output_dir}: another wheelwright run (pid {holder}) is using it (lock {path}); "
+                                           f"wait for it or use --wait SECONDS") from None
                 time.sleep(0.5)
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 import zipfile
 
 import pytest
@@ -160,7 +162,27 @@ def test_a_second_run_on_the_same_output_is_refused(workspace, tree, capsys):
 
     with output_lock(workspace.output):
         run = workspace.build(capsys, "lib")
-    assert run.code == 1 and "another wheelwright run" in run.err
+    assert run.code == 1 and f"another wheelwright run (pid {os.getpid()}) is using it" in run.error
+    assert not (workspace.output / "simple").exists()
+
+
+def test_with_wait_a_second_run_starts_when_the_first_one_lets_go(workspace, tree, capsys):
+    from wheelwright.lock import output_lock
+
+    released = threading.Event()
+
+    def hold() -> None:
+        with output_lock(workspace.output):
+            time.sleep(1.5)
+        released.set()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    time.sleep(0.2)
+    run = workspace.build(capsys, "--wait", "30", "lib")
+    holder.join()
+    assert run.code == 0, run.err
+    assert released.is_set() and workspace.statuses()["lib==1.0"] == "built"
 
 
 def test_recipe_env_reaches_the_backend(workspace, fake_pypi, capsys):
