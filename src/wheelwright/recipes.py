@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-from collections.abc import Callable, Mapping
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from .buildenv import scrubbed_environment
 from .errors import ConfigError
+from .netjail import NetworkPolicy, egress_attempts
 from .variants import Variant
 
 #: The hooks a recipe may provide. Each is called with a RecipeContext.
@@ -49,6 +52,23 @@ class RecipeContext:
     python_version: str
     source_dir: Path | None
     jobs: int
+    network: NetworkPolicy = NetworkPolicy(False, "not isolated (outside a build)")
+    log: IO[str] | None = None
+
+    def run(self, command: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> None:
+        """A recipe's own build command, held to the rules of a build hook: the build's network
+        namespace, an allow-listed environment (plus ``env``), no stdin, output into the package log."""
+        where = cwd or self.source_dir
+        environment = scrubbed_environment({**self.variant.env, **(env or {})})
+        result = subprocess.run(self.network.wrap(command), cwd=where, env=environment, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if self.log is not None:
+            self.log.write(f"# recipe runs {' '.join(command)}\n{result.stdout}")
+        if result.returncode != 0:
+            tail = " | ".join(result.stdout.strip().splitlines()[-5:])
+            egress = egress_attempts(result.stdout) if self.network.isolated else []
+            reached = f"; it tried to reach the network, which builds may not ({', '.join(egress)})" if egress else ""
+            raise RuntimeError(f"{' '.join(command[:2])} failed (exit {result.returncode}){reached}: {tail}")
 
 
 Hook = Callable[[RecipeContext], Any]

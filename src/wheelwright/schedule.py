@@ -4,6 +4,7 @@ is published: no rounds, no waiting for siblings. Workers never share state; the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import functools
 import hashlib
@@ -568,7 +569,7 @@ class TreeBuilder:
     def _context(self, node: _Node) -> RecipeContext:
         return RecipeContext(
             name=node.name, version=node.sdist.version, variant=self.s.variant,  # type: ignore[union-attr]
-            python_version=self.s.interpreter.version, source_dir=node.source_dir, jobs=self.s.jobs,
+            python_version=self.s.interpreter.version, source_dir=node.source_dir, jobs=self.s.jobs, network=self.s.network,
         )
 
     def _prepare(self, node: _Node) -> BuildSystem:
@@ -602,7 +603,7 @@ class TreeBuilder:
         log.write(f"# {node.id} from {node.sdist.url}\n# {what}\n")
         node.source_dir = unpack_sdist(archive, self.s.work_dir / node.id / "src", self.s.unpack_limits)
         apply_patches(node.patches, node.source_dir, log)
-        call_hook_safely(f"recipes/{node.name}.py prepare", lambda: node.recipe.prepare(self._context(node)))  # type: ignore[union-attr]
+        call_hook_safely(f"recipes/{node.name}.py prepare", lambda: node.recipe.prepare(dataclasses.replace(self._context(node), log=log)))  # type: ignore[union-attr]
         return node.source_dir
 
     def _environment(self, node: _Node) -> dict[str, str]:

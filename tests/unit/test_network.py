@@ -40,3 +40,30 @@ def test_egress_report_reads_hosts_from_common_errors():
     log = "curl: (6) Could not resolve host: github.com\nfatal: unable to access 'https://github.com/llvm/llvm-project.git/'"
     assert egress_attempts(log) == ["https://github.com/llvm/llvm-project.git/", "github.com"]
     assert egress_attempts("compiler error: x.c:1: oops") == []
+
+
+FETCHING_RECIPE = """\
+import sys
+from wheelwright import Recipe
+recipe = Recipe('prep')
+
+@recipe.prepare()
+def prepare(ctx):
+    url = 'https://github.com/llvm/llvm-project/archive/main.tar.gz'
+    ctx.run([sys.executable, '-c', "import os, sys, urllib.request; print('TOKEN', os.environ.get('GITHUB_TOKEN')); "
+             "print('downloading', sys.argv[1], flush=True); urllib.request.urlopen(sys.argv[1], timeout=10)", url])
+"""
+
+
+def test_a_recipe_build_command_runs_without_network_or_secrets(workspace, fake_pypi, capsys, monkeypatch):
+    if not network_policy(False).isolated:
+        pytest.skip("no network namespaces here")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_secret")
+    fake_pypi.add(FakeProject("prep"))
+    workspace.write("recipes/prep.py", FETCHING_RECIPE)
+    run = workspace.build(capsys, "prep")
+    assert run.code == 1
+    assert "recipes/prep.py prepare" in run.error
+    assert "it tried to reach the network, which builds may not (https://github.com/llvm/llvm-project/archive/main.tar.gz" in run.error
+    log = (workspace.output / "logs" / "prep-1.0.log").read_text()
+    assert "TOKEN None" in log and "ghp_secret" not in log
