@@ -73,6 +73,23 @@ def test_unchanged_rerun_builds_nothing(built):
     assert set(s["status"] for s in _report(output).values()) == {"cached"}
 
 
+@pytest.mark.skipif(subprocess.run(["unshare", "--net", "true"], capture_output=True).returncode != 0, reason="needs unshare --net")
+def test_offline_rebuild_with_no_network_at_all_gives_the_same_wheels(built, tmp_path):
+    """The air-gapped builder: the whole process in a network namespace, sources from the cache only.
+    (Before the patch test below, which leaves patched wheels in the shared output.)"""
+    project, output = built
+    command = [sys.executable, "-m", "wheelwright", "--project", str(project), "build", "--offline", "--output-dir", str(tmp_path / "offline"),
+               "--cache-dir", str(SHARED_CACHE), "requests"]
+    run = subprocess.run(["unshare", "--net", "--", *command], capture_output=True, text=True, timeout=1800)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads((tmp_path / "offline" / "report.json").read_text())["offline"] is True
+
+    def wheels(root):
+        return {p.name: p.read_bytes() for p in (root / "simple").rglob("*.whl")}
+
+    assert wheels(tmp_path / "offline") == wheels(output)
+
+
 def test_changed_patch_rebuilds_that_package_and_what_builds_on_it(built):
     project, output = built
     patch = project / "patches" / "flit-core" / "0001-mark.patch"
@@ -170,18 +187,3 @@ def test_licence_report_names_every_package(built):
         assert node["name"] in run.stdout
     assert ("UNKNOWN" in run.stdout) == (run.returncode == 1), run.stdout
 
-
-@pytest.mark.skipif(subprocess.run(["unshare", "--net", "true"], capture_output=True).returncode != 0, reason="needs unshare --net")
-def test_offline_rebuild_with_no_network_at_all_gives_the_same_wheels(built, tmp_path):
-    """The air-gapped builder: the whole process in a network namespace, sources from the cache only."""
-    project, output = built
-    command = [sys.executable, "-m", "wheelwright", "--project", str(project), "build", "--offline", "--output-dir", str(tmp_path / "offline"),
-               "--cache-dir", str(SHARED_CACHE), "requests"]
-    run = subprocess.run(["unshare", "--net", "--", *command], capture_output=True, text=True, timeout=1800)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert json.loads((tmp_path / "offline" / "report.json").read_text())["offline"] is True
-
-    def wheels(root):
-        return {p.name: p.read_bytes() for p in (root / "simple").rglob("*.whl")}
-
-    assert wheels(tmp_path / "offline") == wheels(output)
