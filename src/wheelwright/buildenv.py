@@ -13,7 +13,7 @@ from uv import find_uv_bin
 from .errors import BuildError
 
 #: Host variables a build may see. Everything else (tokens, pip config, PYTHONPATH…) is dropped.
-ALLOWED_HOST_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR", "USER", "LOGNAME", "SHELL")
+ALLOWED_HOST_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR", "USER", "LOGNAME", "SHELL", "RUSTUP_HOME")
 
 #: Forced on every build: no pip or uv config, no index, no user site, reproducible timestamps.
 ISOLATION_ENV = {

@@ -19,7 +19,7 @@ from .interpreters import Interpreter
 from .licenses import LicenseFacts, license_from_wheel
 from .patches import Patch
 from .repair import RepairResult
-from .sbom import ComponentFacts, FileFacts, GraftedFacts, PatchFacts, SourceFacts, ToolFacts, WheelFacts
+from .sbom import ComponentFacts, CrateFacts, FileFacts, GraftedFacts, PatchFacts, SourceFacts, ToolFacts, WheelFacts
 from .toolchain import check_toolchain
 from .variants import Variant
 
@@ -59,7 +59,8 @@ def wheel_components(wheels: Sequence[tuple[Path, str]], variant: str) -> tuple[
 def gather(*, name: str, version: str, variant: Variant, source: SourceFacts, patches: Sequence[Patch],
            project_root: Path, build_wheels: Sequence[tuple[Path, str]], toolchain: tuple[ToolFacts, ...],
            constraints: tuple[FileFacts, ...], repaired: RepairResult, runtime: Sequence[ComponentFacts],
-           former_names: Sequence[str], source_date_epoch: int, gpu_payload: Sequence[str] = ()) -> WheelFacts:
+           former_names: Sequence[str], source_date_epoch: int, gpu_payload: Sequence[str] = (),
+           crates: Sequence[CrateFacts] = ()) -> WheelFacts:
     return WheelFacts(
         name=name, version=version, wheel_filename=repaired.wheel.name, wheel_sha256=sha256_file(repaired.wheel),
         variant=variant.label, archs=tuple(variant.archs),
@@ -70,6 +71,7 @@ def gather(*, name: str, version: str, variant: Variant, source: SourceFacts, pa
         grafted=tuple(GraftedFacts(soname=g.soname, sha256=g.sha256, path_in_wheel=g.name, origin=str(g.source)) for g in repaired.grafted),
         runtime_dependencies=tuple(runtime), license=license_from_wheel(repaired.wheel),
         former_names=tuple(former_names), source_date_epoch=source_date_epoch, gpu_payload=tuple(gpu_payload),
+        crates=tuple(crates),
     )
 
 
@@ -84,7 +86,7 @@ def _relative(path: Path, root: Path) -> str:
 
 _NESTED = {"source": SourceFacts, "license": LicenseFacts}
 _SEQUENCES = {"patches": PatchFacts, "build_dependencies": ComponentFacts, "toolchain": ToolFacts,
-              "constraints": FileFacts, "grafted": GraftedFacts, "runtime_dependencies": ComponentFacts}
+              "constraints": FileFacts, "grafted": GraftedFacts, "runtime_dependencies": ComponentFacts, "crates": CrateFacts}
 
 
 def facts_to_json(facts: WheelFacts) -> str:
@@ -96,7 +98,7 @@ def facts_from_json(text: str) -> WheelFacts:
     for key, kind in _NESTED.items():
         data[key] = kind(**data[key])
     for key, kind in _SEQUENCES.items():
-        data[key] = tuple(_item(kind, item) for item in data[key])
+        data[key] = tuple(_item(kind, item) for item in data.get(key, ()))
     data["archs"] = tuple(data["archs"])
     data["former_names"] = tuple(data["former_names"])
     data["gpu_payload"] = tuple(data.get("gpu_payload", ()))

@@ -18,7 +18,7 @@ One wheel's SBOM (``wheel_sbom``) states, from a frozen ``WheelFacts``:
 Properties in the ``wheelwright:`` namespace (CycloneDX name/value pairs; a name may repeat):
 
 ====================================  ===========================================================================
-``wheelwright:role``                  on each component: ``runtime-dependency``, ``grafted-library``,
+``wheelwright:role``                  on each component: ``runtime-dependency``, ``grafted-library``, ``vendored-crate``,
                                       ``build-dependency``, ``toolchain``, ``constraints`` (stack: also ``wheel``)
 ``wheelwright:variant``               variant label (``rocm-7.1``, ``cpu``)
 ``wheelwright:archs``                 comma-separated GPU architectures the wheel was built for
@@ -212,6 +212,19 @@ class GraftedFacts(_Facts):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CrateFacts(_Facts):
+    """A Rust crate vendored before the build and compiled into the wheel (checksum from Cargo.lock)."""
+
+    name: str
+    version: str
+    checksum: str = ""
+
+    @property
+    def purl(self) -> PackageURL:
+        return PackageURL(type="cargo", name=self.name, version=self.version)
+
+
+@dataclass(frozen=True, kw_only=True)
 class WheelFacts(_Facts):
     """Everything the SBOM states about one published wheel."""
 
@@ -234,6 +247,7 @@ class WheelFacts(_Facts):
     source_date_epoch: int
     content_sha256: str | None = None  # wheel_content_sha256 of the wheel; required for the embedded copy
     gpu_payload: tuple[str, ...] = ()  # "<module>: sm_80,sm_90" per GPU-carrying module, as verified
+    crates: tuple[CrateFacts, ...] = ()  # Rust crates compiled in
 
     @property
     def purl(self) -> PackageURL:
@@ -257,6 +271,7 @@ def wheel_sbom(facts: WheelFacts, *, embedded: bool = False) -> bytes:
     main = _wheel_component(facts, ref=facts.purl.to_string(), embedded=embedded)
     runtime = [_dependency_component(d, "runtime-dependency", ComponentScope.REQUIRED) for d in facts.runtime_dependencies]
     grafted = [_grafted_component(g, "grafted:") for g in facts.grafted]
+    grafted += [_crate_component(c) for c in facts.crates]
     excluded = [_dependency_component(d, "build-dependency", ComponentScope.EXCLUDED, ref_prefix="build:") for d in facts.build_dependencies]
     excluded += [_tool_component(t) for t in facts.toolchain]
     excluded += [_constraints_component(c) for c in facts.constraints]
@@ -366,6 +381,22 @@ def _grafted_component(lib: GraftedFacts, ref_prefix: str) -> Component:
         hashes=[_hash(lib.sha256)],
         licenses=licenses,
         properties=_properties(props),
+    )
+
+
+def _crate_component(crate: CrateFacts) -> Component:
+    """Statically linked into the wheel, so required; the hash is the registry's (Cargo.lock checksum) when
+    it is one (Debian's crate registry writes a placeholder instead)."""
+    real = len(crate.checksum) == 64 and all(c in "0123456789abcdef" for c in crate.checksum)
+    return Component(
+        type=ComponentType.LIBRARY,
+        bom_ref=f"crate:{crate.purl.to_string()}",
+        name=crate.name,
+        version=crate.version,
+        purl=crate.purl,
+        scope=ComponentScope.REQUIRED,
+        hashes=[_hash(crate.checksum)] if real else [],
+        properties=_properties([("wheelwright:role", "vendored-crate")]),
     )
 
 

@@ -45,6 +45,7 @@ from .renames import Renames
 from .recipes import LoadedRecipe, RecipeContext, call_hook_safely, load_recipe
 from .repair import Repairer
 from .resolve import choose_sdist
+from .crates import VendoredCrates, vendor_crates
 from .sources import UnpackLimits, fetch_sdist, fetch_source, unpack_sdist
 from .variants import Variant
 
@@ -132,6 +133,7 @@ class _Node:
     facts_json: str = ""  # provenance.facts_to_json of what its SBOM states
     backend_deps_installed: bool = False
     source_identity: str = ""  # sdist sha256, or the git commit built
+    crates: VendoredCrates | None = None  # Rust crates vendored for this build
 
 
 @dataclass(frozen=True)
@@ -603,6 +605,7 @@ class TreeBuilder:
         log.write(f"# {node.id} from {node.sdist.url}\n# {what}\n")
         node.source_dir = unpack_sdist(archive, self.s.work_dir / node.id / "src", self.s.unpack_limits)
         apply_patches(node.patches, node.source_dir, log)
+        node.crates = vendor_crates(node.source_dir, self.s.cache_dir / "crates", self.s.work_dir / node.id, log, offline=self.s.offline)
         call_hook_safely(f"recipes/{node.name}.py prepare", lambda: node.recipe.prepare(dataclasses.replace(self._context(node), log=log)))  # type: ignore[union-attr]
         return node.source_dir
 
@@ -610,7 +613,8 @@ class TreeBuilder:
         assert node.recipe is not None
         recipe_env = call_hook_safely(f"recipes/{node.name}.py env", lambda: node.recipe.env(self._context(node)))  # type: ignore[union-attr]
         venv_bin = self.s.work_dir / node.id / "env" / "bin"
-        env = scrubbed_environment({**self.s.variant.env, **recipe_env, "SOURCE_DATE_EPOCH": str(self.s.source_date_epoch)})
+        crates = node.crates.env() if node.crates else {}
+        env = scrubbed_environment({**self.s.variant.env, **recipe_env, **crates, "SOURCE_DATE_EPOCH": str(self.s.source_date_epoch)})
         env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', os.defpath)}"
         return env
 
@@ -667,7 +671,7 @@ class TreeBuilder:
             requires_dist = wheel_requires_dist(repaired.wheel)
             runtime, found = self._runtime(node, requires_dist, snapshot)
             from .provenance import facts_to_json, gather
-            from .sbom import ComponentFacts, finalize_wheel
+            from .sbom import ComponentFacts, CrateFacts, finalize_wheel
 
             components = [ComponentFacts(name=n, version=v, wheel_filename=w.name if w else None, sha256=sha, variant=self.s.variant.label)
                           for n, v, w, sha in found]
@@ -678,6 +682,7 @@ class TreeBuilder:
                 build_wheels=every, toolchain=toolchain, constraints=constraint_facts, repaired=repaired,
                 runtime=components, former_names=self.renames.former_names(node.name), source_date_epoch=self.s.source_date_epoch,
                 gpu_payload=gpu_payload,
+                crates=[CrateFacts(name=c.name, version=c.version, checksum=c.checksum) for c in (node.crates.crates if node.crates else ())],
             )
             final, facts, published_sbom = finalize_wheel(facts, repaired.wheel, work / "final" / repaired.wheel.name)
             published = self.local.publish(final)

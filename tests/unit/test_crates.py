@@ -1,0 +1,67 @@
+"""Crate vendoring on small Rust trees made here: which manifests count, the cache, and --offline."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import pytest
+
+from wheelwright.crates import cargo_manifests, vendor_crates
+from wheelwright.errors import OfflineMiss
+
+pytestmark = pytest.mark.skipif(shutil.which("cargo") is None, reason="needs cargo")
+
+MANIFEST = '[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n\n[lib]\npath = "lib.rs"\n'
+
+
+def _crate(directory, name="tiny"):
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "Cargo.toml").write_text(MANIFEST.format(name=name))
+    (directory / "lib.rs").write_text("pub fn one() -> u32 { 1 }\n")
+    return directory
+
+
+def test_only_the_top_manifests_count_not_fixtures_or_nested_crates(tmp_path):
+    _crate(tmp_path / "src" / "_rust")
+    _crate(tmp_path / "src" / "_rust" / "inner", "inner")  # covered by the one above
+    _crate(tmp_path / "fuzz", "fuzzer")
+    _crate(tmp_path / "tests" / "fixture", "fixture")
+    assert cargo_manifests(tmp_path) == [tmp_path / "src" / "_rust" / "Cargo.toml"]
+    assert cargo_manifests(tmp_path / "tests" / "fixture") == [tmp_path / "tests" / "fixture" / "Cargo.toml"]
+
+
+def test_a_tree_without_rust_vendors_nothing(tmp_path):
+    (tmp_path / "setup.py").write_text("")
+    assert vendor_crates(tmp_path, tmp_path / "cache", tmp_path / "work", io.StringIO()) is None
+
+
+def test_vendoring_writes_the_lock_a_build_config_and_is_cached(tmp_path):
+    tree = _crate(tmp_path / "tree")
+    log = io.StringIO()
+    vendored = vendor_crates(tree, tmp_path / "cache", tmp_path / "work", log)
+    assert vendored is not None and vendored.crates == ()
+    assert (tree / "Cargo.lock").is_file()  # cargo resolved it before the network went away
+    config = (vendored.cargo_home / "config.toml").read_text()
+    assert 'replace-with = "wheelwright-vendored"' in config and "offline = true" in config
+    assert vendored.env() == {"CARGO_HOME": str(vendored.cargo_home), "CARGO_NET_OFFLINE": "true"}
+    assert "cargo vendor" in log.getvalue()
+
+    again = _crate(tmp_path / "again")  # the same manifests: taken from the cache, even offline
+    log = io.StringIO()
+    assert vendor_crates(again, tmp_path / "cache", tmp_path / "work2", log, offline=True) is not None
+    assert "cargo vendor" not in log.getvalue() and (again / "Cargo.lock").is_file()
+
+
+def test_offline_with_crates_not_in_the_cache_names_the_tree(tmp_path):
+    tree = _crate(tmp_path / "tiny-1.0")
+    with pytest.raises(OfflineMiss, match=r"tiny-1.0: its Rust crates \(key [0-9a-f]{12}\) are not in the crate cache"):
+        vendor_crates(tree, tmp_path / "cache", tmp_path / "work", io.StringIO(), offline=True)
+
+
+def test_a_failing_vendor_step_is_one_line_naming_the_tree(tmp_path):
+    tree = _crate(tmp_path / "broken-1.0")
+    (tree / "Cargo.toml").write_text(MANIFEST.format(name="broken") + '\n[dependencies]\nno-such-crate-anywhere = { path = "../missing" }\n')
+    with pytest.raises(Exception, match=r"broken-1.0: cargo vendor failed before the build \(exit \d+\): "):
+        vendor_crates(tree, tmp_path / "cache", tmp_path / "work", io.StringIO())
+    assert not list((tmp_path / "cache").glob("*"))  # no half entry
