@@ -85,9 +85,9 @@ def fetch_sdist(sdist: SourceDistribution, cache_dir: Path, *, offline: bool = F
     if target.exists():
         if sha256_file(target) == sdist.sha256:
             return target
-        target.unlink()  # tampered or truncated: never used
-        if offline:
-            raise OfflineMiss(f"{sdist.filename}: the cached copy failed its sha256 check and was removed")
+        if offline:  # kept for inspection; no run will use it
+            raise OfflineMiss(f"{sdist.filename}: the cached copy {target} fails its sha256 check (tampered or truncated)")
+        target.unlink()  # tampered or truncated: never used, fetched again
     if offline:
         raise OfflineMiss(f"{sdist.filename}: not in the source cache (expected {target})")
     digest = hashlib.sha256()

@@ -66,3 +66,30 @@ def test_offline_with_a_missing_sdist_names_it_and_publishes_nothing(tmp_path, f
 def test_refresh_and_offline_together_are_refused(workspace, capsys):
     code = main(["--project", str(workspace.root), "build", "--cache-dir", str(workspace.cache), "--refresh", "--offline", "ok"])
     assert code == 1 and "error: --refresh and --offline contradict each other" in capsys.readouterr().err
+
+
+def _tamper(cache: Path, filename: str) -> Path:
+    [archive] = list((cache / "sdists").rglob(filename))
+    archive.write_bytes(archive.read_bytes()[:-8] + b"TAMPERED")
+    return archive
+
+
+def test_a_tampered_cache_file_is_refused_and_fetched_again(tmp_path, fake_pypi):
+    fake_pypi.add(*TREE)
+    project = copy_project(tmp_path / "project")
+    assert _build(project, tmp_path / "first", tmp_path / "cache", fake_pypi.url).returncode == 0
+    archive = _tamper(tmp_path / "cache", "lib-1.0.tar.gz")
+    again = _build(project, tmp_path / "second", tmp_path / "cache", fake_pypi.url)
+    assert again.returncode == 0, again.stderr
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() == archive.parent.name  # the good copy is back
+    assert _wheels(tmp_path / "second") == _wheels(tmp_path / "first")
+
+
+def test_offline_a_tampered_cache_file_is_refused_and_named(tmp_path, fake_pypi):
+    fake_pypi.add(*TREE)
+    project = copy_project(tmp_path / "project")
+    assert _build(project, tmp_path / "first", tmp_path / "cache", fake_pypi.url).returncode == 0
+    archive = _tamper(tmp_path / "cache", "lib-1.0.tar.gz")
+    result = _build(project, tmp_path / "offline", tmp_path / "cache", fake_pypi.url, "--offline")
+    assert result.returncode == 1 and f"error: lib-1.0.tar.gz: the cached copy {archive} fails its sha256 check" in result.stderr
+    assert not (tmp_path / "offline" / "simple" / "lib").exists()
