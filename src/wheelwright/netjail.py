@@ -13,33 +13,36 @@ from dataclasses import dataclass
 from .errors import WheelwrightError
 
 # `ip link set lo up` gives the build a working loopback; without `ip` the namespace simply has none.
-_JAIL = ("unshare", "--net", "--", "sh", "-c", 'ip link set lo up 2>/dev/null; exec "$@"', "wheelwright-netjail")
+_LOOPBACK_UP = ("sh", "-c", 'ip link set lo up 2>/dev/null; exec "$@"', "wheelwright-netjail")
+#: Ways to get a namespace, tried in order: as root; else inside a user namespace of our own (uid kept).
+_UNSHARE = (("unshare", "--net", "--"), ("unshare", "--user", "--map-current-user", "--net", "--"))
 
 
 @dataclass(frozen=True)
 class NetworkPolicy:
     isolated: bool
     description: str  # goes into report.json
+    prefix: tuple[str, ...] = _UNSHARE[0]
 
     def wrap(self, command: Sequence[str]) -> list[str]:
-        return [*_JAIL, *command] if self.isolated else list(command)
+        return [*self.prefix, *_LOOPBACK_UP, *command] if self.isolated else list(command)
 
 
 def network_policy(allow_network: bool) -> NetworkPolicy:
     if allow_network:
         return NetworkPolicy(False, "network allowed (--allow-network): builds could reach the internet")
-    problem = _probe()
-    if problem:
-        raise WheelwrightError(f"cannot isolate builds from the network here ({problem}); "
-                               "run as root or with user namespaces, or pass --allow-network to build without isolation")
-    return NetworkPolicy(True, "isolated: every build hook ran in its own network namespace (unshare --net, loopback only)")
-
-
-def _probe() -> str | None:
     if shutil.which("unshare") is None:
-        return "unshare is not installed"
-    result = subprocess.run(["unshare", "--net", "--", "true"], capture_output=True, text=True)
-    return None if result.returncode == 0 else f"unshare --net failed: {result.stderr.strip() or result.returncode}"
+        raise WheelwrightError("cannot isolate builds from the network here (unshare is not installed); "
+                               "install util-linux, or pass --allow-network to build without isolation")
+    problems = []
+    for prefix in _UNSHARE:
+        result = subprocess.run([*prefix, "true"], capture_output=True, text=True)
+        if result.returncode == 0:
+            how = "a user namespace of its own, " if "--user" in prefix else ""
+            return NetworkPolicy(True, f"isolated: every build hook ran in {how}its own network namespace ({' '.join(prefix[:-1])}, loopback only)", prefix)
+        problems.append(f"{' '.join(prefix[:-1])}: {result.stderr.strip() or result.returncode}")
+    raise WheelwrightError(f"cannot isolate builds from the network here ({'; '.join(problems)}); "
+                           "run as root or enable user namespaces, or pass --allow-network to build without isolation")
 
 
 _URL = re.compile(r"\bhttps?://[^\s'\"<>)\]]+")

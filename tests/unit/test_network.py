@@ -67,3 +67,39 @@ def test_a_recipe_build_command_runs_without_network_or_secrets(workspace, fake_
     assert "it tried to reach the network, which builds may not (https://github.com/llvm/llvm-project/archive/main.tar.gz" in run.error
     log = (workspace.output / "logs" / "prep-1.0.log").read_text()
     assert "TOKEN None" in log and "ghp_secret" not in log
+
+
+def test_without_root_builds_are_isolated_in_a_user_namespace_of_their_own():
+    """Run the policy as `nobody` (Debian's own python3, a world-readable copy of the two modules it needs)."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    import wheelwright.netjail
+
+    if os.geteuid() != 0 or not shutil.which("setpriv") or not Path("/usr/bin/python3").exists():
+        pytest.skip("needs root (to become nobody), setpriv and /usr/bin/python3")
+    if subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "unshare", "--user", "--map-current-user", "--net", "true"],
+                      capture_output=True).returncode != 0:
+        pytest.skip("this kernel does not allow unprivileged user namespaces")
+    scratch = Path(tempfile.mkdtemp())
+    try:
+        package = scratch / "ww"
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_text("")
+        source = Path(wheelwright.netjail.__file__).parent
+        for module in ("errors.py", "netjail.py"):
+            shutil.copy(source / module, package / module)
+        scratch.chmod(0o755)
+        probe = ("import subprocess; from ww.netjail import network_policy; p = network_policy(False); print(p.description); "
+                 "print(subprocess.run(p.wrap(['cat', '/proc/net/dev']), capture_output=True, text=True).stdout)")
+        result = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "/usr/bin/python3", "-c", probe],
+                                cwd=scratch, capture_output=True, text=True, env={"PATH": os.environ["PATH"], "PYTHONPATH": str(scratch)})
+    finally:
+        shutil.rmtree(scratch)
+    assert result.returncode == 0, result.stderr
+    assert "a user namespace of its own" in result.stdout
+    interfaces = [line.split(":")[0].strip() for line in result.stdout.splitlines()[1:] if ":" in line and "|" not in line]
+    assert interfaces == ["lo"]  # nothing but loopback inside
