@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -52,7 +53,8 @@ def test_the_rust_extension_is_built_offline_and_works(built, tmp_path):
     [wheel] = (output / "simple" / "safetensors").glob("*.whl")
     assert any(n.endswith(".so") and "safetensors_rust" in n for n in zipfile.ZipFile(wheel).namelist())
     log = (output / "logs" / "safetensors-0.2.8.log").read_text()
-    assert "cargo vendor --respect-source-config" in log and "(offline)" in log
+    vendored = re.search(r"# vendored (\d+) crates from \S+; the build gets CARGO_HOME=\S+ \(offline\)", log)
+    assert vendored and int(vendored.group(1)) >= 25, log[:2000]  # pyo3, serde, memmap2… (a warm cache skips cargo vendor)
     python = isolated_install(tmp_path, output / "simple", "safetensors==0.2.8")
     code = ("from safetensors import safetensors_rust as r; "
             "b = r.serialize({'x': {'dtype': 'float32', 'shape': [2], 'data': b'\\x00\\x00\\x80?\\x00\\x00\\x00@'}}, None); "
