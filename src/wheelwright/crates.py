@@ -3,8 +3,9 @@
 A maturin or setuptools-rust build runs cargo, and cargo downloads crates. Builds have no network,
 so before the first build hook Wheelwright runs ``cargo vendor`` (with the engine's own cargo
 configuration: crates.io, or the mirror an air-gapped shop configures with source replacement) into
-a cache keyed by the tree's manifests and lock files, then hands the build a CARGO_HOME whose
-config points crates-io at that directory and forbids the network. The crates vendored are
+a cache keyed by the tree's manifests and lock files, then hands the build a CARGO_HOME with the
+source replacement cargo printed for it (crates-io and any git sources point at that directory)
+and the network forbidden. The crates vendored are
 recorded (name, version, checksum) for the SBOM.
 """
 
@@ -63,7 +64,7 @@ def vendor_crates(source_dir: Path, cache_dir: Path, work_dir: Path, log: IO[str
         return None
     key = _key(source_dir, manifests)
     entry = cache_dir / key
-    if not (entry / "vendor").is_dir():
+    if not (entry / "config.toml").is_file():
         if offline:
             raise OfflineMiss(f"{source_dir.name}: its Rust crates (key {key[:12]}) are not in the crate cache {cache_dir}")
         _vendor(source_dir, manifests, entry, log)
@@ -71,10 +72,7 @@ def vendor_crates(source_dir: Path, cache_dir: Path, work_dir: Path, log: IO[str
         shutil.copyfile(lock, source_dir / lock.relative_to(entry / "locks"))
     cargo_home = work_dir / "cargo-home"
     cargo_home.mkdir(parents=True, exist_ok=True)
-    (cargo_home / "config.toml").write_text(
-        '[source.crates-io]\nreplace-with = "wheelwright-vendored"\n\n'
-        f'[source.wheelwright-vendored]\ndirectory = "{entry / "vendor"}"\n\n[net]\noffline = true\n'
-    )
+    (cargo_home / "config.toml").write_text((entry / "config.toml").read_text() + "\n[net]\noffline = true\n")
     crates = _locked_crates([source_dir / m.parent.relative_to(source_dir) / "Cargo.lock" for m in manifests])
     log.write(f"# vendored {len(crates)} crates from {entry / 'vendor'}; the build gets CARGO_HOME={cargo_home} (offline)\n")
     return VendoredCrates(cargo_home, crates)
@@ -113,13 +111,22 @@ def _vendor(source_dir: Path, manifests: list[Path], entry: Path, log: IO[str]) 
             last = next((line for line in reversed(result.stderr.strip().splitlines()) if line.strip()), "?")
             raise SourceError(f"{source_dir.name}: cargo vendor failed before the build (exit {result.returncode}): {last.strip()}")
         (staging / "vendor").mkdir(exist_ok=True)  # a crate with no dependencies vendors nothing
+        # cargo prints the source replacement the vendored tree needs: crates-io, and every git source too
+        (staging / "config.toml").write_text(result.stdout.replace(str(staging / "vendor"), str(entry / "vendor")))
         for manifest in manifests:
             lock = manifest.parent / "Cargo.lock"
             if lock.is_file():
                 target = staging / "locks" / lock.relative_to(source_dir)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(lock, target)
-        os.replace(staging, entry)
+        if entry.exists() and not (entry / "config.toml").is_file():
+            shutil.rmtree(entry)  # an incomplete entry of an older layout
+        try:
+            os.replace(staging, entry)
+        except OSError:
+            if not (entry / "config.toml").is_file():
+                raise
+            return  # another build vendored the same manifests first; theirs is as good
         staging.mkdir()  # TemporaryDirectory cleans up a path that must exist
 
 

@@ -43,7 +43,7 @@ def test_vendoring_writes_the_lock_a_build_config_and_is_cached(tmp_path):
     assert vendored is not None and vendored.crates == ()
     assert (tree / "Cargo.lock").is_file()  # cargo resolved it before the network went away
     config = (vendored.cargo_home / "config.toml").read_text()
-    assert 'replace-with = "wheelwright-vendored"' in config and "offline = true" in config
+    assert "offline = true" in config and "[source" not in config  # nothing to replace: no dependencies
     assert vendored.env() == {"CARGO_HOME": str(vendored.cargo_home), "CARGO_NET_OFFLINE": "true"}
     assert "cargo vendor" in log.getvalue()
 
@@ -65,3 +65,25 @@ def test_a_failing_vendor_step_is_one_line_naming_the_tree(tmp_path):
     with pytest.raises(Exception, match=r"broken-1.0: cargo vendor failed before the build \(exit \d+\): "):
         vendor_crates(tree, tmp_path / "cache", tmp_path / "work", io.StringIO())
     assert not list((tmp_path / "cache").glob("*"))  # no half entry
+
+
+def test_a_git_dependency_is_vendored_and_the_crate_then_builds_with_no_network(tmp_path):
+    """cargo's own printed config is used, so git sources are replaced too, not only crates-io."""
+    import os
+    import subprocess
+
+    if subprocess.run(["unshare", "--net", "true"], capture_output=True).returncode != 0:
+        pytest.skip("needs unshare --net")
+    dep = _crate(tmp_path / "dep", "dep")
+    subprocess.run(["git", "init", "-q"], cwd=dep, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=dep, check=True)
+    subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "dep"], cwd=dep, check=True)
+    tree = _crate(tmp_path / "app-1.0", "app")
+    (tree / "Cargo.toml").write_text(MANIFEST.format(name="app") + f'\n[dependencies]\ndep = {{ git = "file://{dep}" }}\n')
+    (tree / "lib.rs").write_text("pub fn two() -> u32 { dep::one() * 2 }\n")
+    vendored = vendor_crates(tree, tmp_path / "cache", tmp_path / "work", io.StringIO())
+    assert vendored is not None
+    shutil.rmtree(dep)  # gone: only the vendored copy can serve it now
+    build = subprocess.run(["unshare", "--net", "--", "cargo", "build", "--offline", "--manifest-path", str(tree / "Cargo.toml")],
+                           capture_output=True, text=True, env={**os.environ, **vendored.env(), "CARGO_TARGET_DIR": str(tmp_path / "target")})
+    assert build.returncode == 0, build.stderr
