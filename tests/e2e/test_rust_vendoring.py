@@ -70,3 +70,20 @@ def test_the_sbom_lists_every_vendored_crate(built):
     crates = {c["name"]: c for c in components if {"name": "wheelwright:role", "value": "vendored-crate"} in c.get("properties", [])}
     assert {"pyo3", "pyo3-ffi", "serde_json", "memmap2", "libloading"} <= set(crates)
     assert crates["pyo3"]["purl"].startswith("pkg:cargo/pyo3@0.17.") and crates["pyo3"]["scope"] == "required"
+
+
+@pytest.mark.skipif(subprocess.run(["unshare", "--net", "true"], capture_output=True).returncode != 0, reason="needs unshare --net")
+def test_offline_the_crates_come_from_the_cache(built, tmp_path):
+    """The GPU machine case: no network for the whole run, crates included."""
+    root, _ = built
+    command = [sys.executable, "-m", "wheelwright", "--project", str(root / "project"), "build", "--offline", "--output-dir",
+               str(tmp_path / "out"), "--cache-dir", str(SHARED_CACHE), "--sbom-dir", str(tmp_path / "sbom"), "safetensors==0.2.8"]
+    run = subprocess.run(["unshare", "--net", "--", *command], capture_output=True, text=True, timeout=1800,
+                         env={k: v for k, v in os.environ.items() if k != "CARGO_HOME"})  # not even the mirror's config
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    def crates(sbom_dir):
+        [sbom] = sbom_dir.glob("safetensors-0.2.8-*.cdx.json")
+        return sorted(c["purl"] for c in json.loads(sbom.read_text())["components"] if c.get("purl", "").startswith("pkg:cargo/"))
+
+    assert crates(tmp_path / "sbom") == crates(root / "sbom") and len(crates(root / "sbom")) >= 25
