@@ -62,7 +62,7 @@ def vendor_crates(source_dir: Path, cache_dir: Path, work_dir: Path, log: IO[str
     manifests = cargo_manifests(source_dir)
     if not manifests:
         return None
-    key = _key(source_dir, manifests)
+    key = _key(source_dir)
     entry = cache_dir / key
     if not (entry / "config.toml").is_file():
         if offline:
@@ -73,12 +73,12 @@ def vendor_crates(source_dir: Path, cache_dir: Path, work_dir: Path, log: IO[str
     cargo_home = work_dir / "cargo-home"
     cargo_home.mkdir(parents=True, exist_ok=True)
     (cargo_home / "config.toml").write_text((entry / "config.toml").read_text() + "\n[net]\noffline = true\n")
-    crates = _locked_crates([source_dir / m.parent.relative_to(source_dir) / "Cargo.lock" for m in manifests])
+    crates = _locked_crates([m.parent / "Cargo.lock" for m in manifests])
     log.write(f"# vendored {len(crates)} crates from {entry / 'vendor'}; the build gets CARGO_HOME={cargo_home} (offline)\n")
     return VendoredCrates(cargo_home, crates)
 
 
-def _key(source_dir: Path, manifests: list[Path]) -> str:
+def _key(source_dir: Path) -> str:
     """Everything that decides which crates get vendored: manifests and locks of the whole tree, the cargo."""
     digest = hashlib.sha256()
     for path in sorted(p for p in source_dir.rglob("Cargo.*") if p.name in ("Cargo.toml", "Cargo.lock")):
