@@ -115,15 +115,20 @@ class FakeProject:
             "_backend/fakebackend.py": BACKEND,
             "PKG-INFO": f"Metadata-Version: 2.1\nName: {self.name}\nVersion: {self.version}\n",
         }
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-            for path, text in members.items():
-                data = text.encode()
-                info = tarfile.TarInfo(f"{root}/{path}")
-                info.size = len(data)
-                info.mtime = 315532800
-                tar.addfile(info, io.BytesIO(data))
-        return f"{root}.tar.gz", buffer.getvalue()
+        return f"{root}.tar.gz", sdist_bytes(root, members)
+
+
+def sdist_bytes(root: str, members: dict[str, str]) -> bytes:
+    """A .tar.gz of text files under one top directory, with fixed times: what a test's fake sdist is."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path, text in members.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{root}/{path}")
+            info.size = len(data)
+            info.mtime = 315532800
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 class FakePyPI:

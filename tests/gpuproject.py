@@ -4,8 +4,7 @@ article, quietly builds a CPU-only module and "succeeds"."""
 
 from __future__ import annotations
 
-import io
-import tarfile
+from fakepypi import sdist_bytes
 
 BACKEND = r'''
 import base64, hashlib, os, pathlib, subprocess, zipfile
@@ -119,15 +118,7 @@ def sdist() -> tuple[str, bytes]:
         "cpu.c": "int gpukern_version(void) { return 1; }\nint gpukern_selftest(void) { return -1; }\n",
         "PKG-INFO": "Metadata-Version: 2.1\nName: gpukern\nVersion: 1.0\n",
     }
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for path, text in members.items():
-            data = text.encode()
-            info = tarfile.TarInfo(f"gpukern-1.0/{path}")
-            info.size = len(data)
-            info.mtime = 315532800
-            tar.addfile(info, io.BytesIO(data))
-    return "gpukern-1.0.tar.gz", buffer.getvalue()
+    return "gpukern-1.0.tar.gz", sdist_bytes("gpukern-1.0", members)
 
 
 def recipe(with_env: bool) -> str:

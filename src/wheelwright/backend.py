@@ -15,7 +15,7 @@ from typing import IO, Any
 from pyproject_hooks import BackendUnavailable, BuildBackendHookCaller, HookMissing
 
 from .errors import BuildError, SourceError
-from .netjail import NetworkPolicy, egress_attempts
+from .netjail import NetworkPolicy, egress_report
 
 #: PEP 517's fallback for projects without a [build-system] table.
 LEGACY_BACKEND = ("setuptools.build_meta:__legacy__", ("setuptools>=40.8.0",))
@@ -97,11 +97,7 @@ class Backend:
             lines = Path(self._log.name).read_text(errors="replace").splitlines()
         except (AttributeError, OSError):
             return ""
-        text = "\n".join(line for line in lines if not line.startswith(("# ", "$ ")))  # the build's output, not our notes
-        attempts = egress_attempts(text)
-        if not attempts and not any(sign in text for sign in ("Temporary failure in name resolution", "Network is unreachable", "Connection refused")):
-            return ""
-        return f"; it tried to reach the network, which builds may not ({', '.join(attempts) or 'host not shown in its log'})"
+        return egress_report("\n".join(line for line in lines if not line.startswith(("# ", "$ "))))  # the build's output, not our notes
 
     def requires_for_wheel(self, config_settings: Mapping[str, Any] | None) -> list[str]:
         return list(self._call("get_requires_for_build_wheel", lambda: self._caller.get_requires_for_build_wheel(config_settings)))

@@ -11,6 +11,7 @@ recorded (name, version, checksum) for the SBOM.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -22,16 +23,10 @@ from pathlib import Path
 from typing import IO
 
 from .errors import OfflineMiss, SourceError
+from .sbom import CrateFacts
 
 #: Directories whose Cargo.toml files are not the package's own build (fixtures, fuzzers, vendored copies).
 _SKIP = frozenset({"target", "vendor", ".cargo", "tests", "test", "examples", "benches", "fuzz", "docs", ".git"})
-
-
-@dataclass(frozen=True)
-class Crate:
-    name: str
-    version: str
-    checksum: str  # from Cargo.lock; empty for path and git dependencies
 
 
 @dataclass(frozen=True)
@@ -39,7 +34,7 @@ class VendoredCrates:
     """What a build needs to use them: a CARGO_HOME to hand it, and what was vendored."""
 
     cargo_home: Path
-    crates: tuple[Crate, ...]
+    crates: tuple[CrateFacts, ...]  # checksum from Cargo.lock; empty for git dependencies
 
     def env(self) -> dict[str, str]:
         return {"CARGO_HOME": str(self.cargo_home), "CARGO_NET_OFFLINE": "true"}
@@ -87,6 +82,7 @@ def _key(source_dir: Path) -> str:
     return digest.hexdigest()
 
 
+@functools.cache
 def _cargo_version() -> str:
     try:
         return subprocess.run(["cargo", "--version"], capture_output=True, text=True, check=True).stdout.strip()
@@ -130,8 +126,8 @@ def _vendor(source_dir: Path, manifests: list[Path], entry: Path, log: IO[str]) 
         staging.mkdir()  # TemporaryDirectory cleans up a path that must exist
 
 
-def _locked_crates(locks: list[Path]) -> tuple[Crate, ...]:
-    crates: dict[tuple[str, str], Crate] = {}
+def _locked_crates(locks: list[Path]) -> tuple[CrateFacts, ...]:
+    crates: dict[tuple[str, str], CrateFacts] = {}
     for lock in locks:
         try:
             packages = tomllib.loads(lock.read_text()).get("package", [])
@@ -139,6 +135,6 @@ def _locked_crates(locks: list[Path]) -> tuple[Crate, ...]:
             continue
         for package in packages:
             if "source" in package:  # path crates (the package's own) have no source
-                crate = Crate(package["name"], package["version"], package.get("checksum", ""))
+                crate = CrateFacts(name=package["name"], version=package["version"], checksum=package.get("checksum", ""))
                 crates[(crate.name, crate.version)] = crate
     return tuple(sorted(crates.values(), key=lambda c: (c.name, c.version)))

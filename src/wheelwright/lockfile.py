@@ -226,30 +226,22 @@ def explain_failure(stderr: str, requirements: Sequence[str], index_url: str) ->
             return requirements[number - 1] if 0 < number <= len(requirements) else match.group(0)
         return re.sub(r"-r \S*requirements\.in \(line (\d+)\)", sub, text)
 
-    for line in lines:
-        match = re.search(r"Could not find a version that satisfies the requirement (\S+)", line)
-        if match:
-            req = line_ref(match.group(1))
-            return f"lock failed: no version of {req} on {index_url} fits the requirements and constraints"
-    for line in lines:
-        match = re.search(r"No matching distribution found for (\S+)", line)
-        if match:
-            return f"lock failed: no version of {match.group(1)} on {index_url} fits the requirements and constraints"
-    for line in lines:
-        match = re.search(r"Cannot install (.+?) because these package versions have conflicting dependencies", line)
-        if match:
-            who = line_ref(match.group(1))
-            causes = sorted(set(re.findall(r"SpecifierRequirement\('([^']+)'\)", stderr)))
-            because = f": they need {', '.join(causes)}, which the constraints or other requirements exclude" if causes else ""
-            return f"lock failed: {who} cannot be installed together{because}"
-    for line in lines:
-        match = re.search(r"Invalid requirement: (.+)", line)
-        if match:
-            return f"lock failed: invalid requirement {line_ref(match.group(1).strip())}"
-    for line in lines:
-        match = re.search(r"Could not open requirements file: .*?: '([^']+)'", line)
-        if match:
-            return f"lock failed: constraints file {match.group(1)} not found"
+    def first(pattern: str) -> re.Match | None:
+        """The first line of pip-compile's stderr that matches: the patterns are tried in order of precedence."""
+        return next((match for line in lines if (match := re.search(pattern, line))), None)
+
+    if match := first(r"Could not find a version that satisfies the requirement (\S+)"):
+        return f"lock failed: no version of {line_ref(match.group(1))} on {index_url} fits the requirements and constraints"
+    if match := first(r"No matching distribution found for (\S+)"):
+        return f"lock failed: no version of {match.group(1)} on {index_url} fits the requirements and constraints"
+    if match := first(r"Cannot install (.+?) because these package versions have conflicting dependencies"):
+        causes = sorted(set(re.findall(r"SpecifierRequirement\('([^']+)'\)", stderr)))
+        because = f": they need {', '.join(causes)}, which the constraints or other requirements exclude" if causes else ""
+        return f"lock failed: {line_ref(match.group(1))} cannot be installed together{because}"
+    if match := first(r"Invalid requirement: (.+)"):
+        return f"lock failed: invalid requirement {line_ref(match.group(1).strip())}"
+    if match := first(r"Could not open requirements file: .*?: '([^']+)'"):
+        return f"lock failed: constraints file {match.group(1)} not found"
     if re.search(r"(Max retries exceeded|Failed to establish a new connection|Could not fetch URL|"
                  r"NewConnectionError|Temporary failure in name resolution)", stderr):
         return f"lock failed: cannot reach the index {index_url}"

@@ -58,3 +58,10 @@ def egress_attempts(log_text: str) -> list[str]:
         return []
     found = _URL.findall(log_text) + _HOST.findall(log_text)
     return list(dict.fromkeys(u.rstrip(".,;:'\"") for u in found))[:5]
+
+
+def egress_report(output: str) -> str:
+    """The suffix an error line gets when a failed build's output shows it hit the missing network."""
+    if not any(sign in output for sign in _SIGNS):
+        return ""
+    return f"; it tried to reach the network, which builds may not ({', '.join(egress_attempts(output)) or 'host not shown in its log'})"

@@ -26,7 +26,7 @@ from packaging.version import Version
 
 from .buildenv import scrubbed_environment
 from .errors import ConfigError
-from .netjail import NetworkPolicy, egress_attempts
+from .netjail import NetworkPolicy, egress_report
 from .variants import Variant
 
 #: The hooks a recipe may provide. Each is called with a RecipeContext.
@@ -66,8 +66,7 @@ class RecipeContext:
             self.log.write(f"# recipe runs {' '.join(command)}\n{result.stdout}")
         if result.returncode != 0:
             tail = " | ".join(result.stdout.strip().splitlines()[-5:])
-            egress = egress_attempts(result.stdout) if self.network.isolated else []
-            reached = f"; it tried to reach the network, which builds may not ({', '.join(egress)})" if egress else ""
+            reached = egress_report(result.stdout) if self.network.isolated else ""
             raise RuntimeError(f"{' '.join(command[:2])} failed (exit {result.returncode}){reached}: {tail}")
 
 

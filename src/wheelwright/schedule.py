@@ -671,7 +671,7 @@ class TreeBuilder:
             requires_dist = wheel_requires_dist(repaired.wheel)
             runtime, found = self._runtime(node, requires_dist, snapshot)
             from .provenance import facts_to_json, gather
-            from .sbom import ComponentFacts, CrateFacts, finalize_wheel
+            from .sbom import ComponentFacts, finalize_wheel
 
             components = [ComponentFacts(name=n, version=v, wheel_filename=w.name if w else None, sha256=sha, variant=self.s.variant.label)
                           for n, v, w, sha in found]
@@ -682,7 +682,7 @@ class TreeBuilder:
                 build_wheels=every, toolchain=toolchain, constraints=constraint_facts, repaired=repaired,
                 runtime=components, former_names=self.renames.former_names(node.name), source_date_epoch=self.s.source_date_epoch,
                 gpu_payload=gpu_payload,
-                crates=[CrateFacts(name=c.name, version=c.version, checksum=c.checksum) for c in (node.crates.crates if node.crates else ())],
+                crates=node.crates.crates if node.crates else (),
             )
             final, facts, published_sbom = finalize_wheel(facts, repaired.wheel, work / "final" / repaired.wheel.name)
             published = self.local.publish(final)
