@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from wheelwright.index import default_cache_dir
+from wheelwright.remote.index import default_cache_dir
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CACHE = default_cache_dir()  # downloads only: each test's build state is its own

@@ -11,28 +11,28 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from .constraints import load_constraints
-from .errors import BuildError, WheelwrightError
-from .index import PYPI_SIMPLE, SimpleJsonIndex, default_cache_dir
-from .interpreters import find_interpreter
-from .lock import output_lock
-from .licensereport import license_report
-from .lint import lint_constraints
-from .lockfile import compile_lock
-from .matrix import build_matrix
-from .netjail import network_policy
-from .project import Project
-from .repair import AuditwheelRepairer
-from .report import failure_message, summary, write_outputs
-from .fsutil import atomic_write_text
-from .published import IndexMetadataSource, RecipeAwareSource
-from .recipes import declared_renames, recipe_names
-from .renames import Renames, load_renames
-from .schedule import BuildSettings, Planner, TreeBuilder, tail, target_tags
-from .sources import UnpackLimits
-from .sessions import engine_sessions
-from .toolchain import check_toolchain
-from .variants import every_variant, load_variants, select_variant
+from wheelwright.config.constraints import load_constraints
+from wheelwright.errors import BuildError, WheelwrightError
+from wheelwright.remote.index import PYPI_SIMPLE, SimpleJsonIndex, default_cache_dir
+from wheelwright.config.interpreters import find_interpreter
+from wheelwright.run.outputlock import output_lock
+from wheelwright.outputs.licensereport import license_report
+from wheelwright.tools.lint import lint_constraints
+from wheelwright.tools.lockfile import compile_lock
+from wheelwright.outputs.matrix import build_matrix
+from wheelwright.sandbox.isolation import network_policy
+from wheelwright.config.project import Project
+from wheelwright.stages.repair import AuditwheelRepairer
+from wheelwright.outputs.report import failure_message, summary, write_outputs
+from wheelwright.fsutil import atomic_write_text
+from wheelwright.plan.published import IndexMetadataSource, RecipeAwareSource
+from wheelwright.recipes.api import declared_renames, recipe_names
+from wheelwright.config.renames import Renames, load_renames
+from wheelwright.run.schedule import BuildSettings, Planner, TreeBuilder, tail, target_tags
+from wheelwright.remote.sources import UnpackLimits
+from wheelwright.sessions import engine_sessions
+from wheelwright.config.toolchain import check_toolchain
+from wheelwright.config.variants import every_variant, load_variants, select_variant
 
 
 def _positive_int(text: str) -> int:
@@ -194,15 +194,15 @@ def _planner(project: Project, variant, requirements, constraints, interpreter, 
 
 def _toolchain_gate(project: Project, variant, plan) -> None:
     """Before any build: if a recipe in the tree has settings for this variant, its toolchain must be here."""
-    from .recipes import load_recipe
-    from .toolchain import require_toolchain
+    from wheelwright.recipes.api import load_recipe
+    from wheelwright.config.toolchain import require_toolchain
 
     if any(load_recipe(project.recipes_dir, name).recipe.has_hooks_for(variant.name) for name in plan.packages):
         require_toolchain(variant)
 
 
 def _plan(args: argparse.Namespace, project: Project, variants) -> int:
-    from .buildplan import make_build_plan
+    from wheelwright.plan.buildplan import make_build_plan
 
     variant = select_variant(variants, args.variant, args.accelerator_version)
     requirements = _requirements(args.requirements or list(variant.stack), variant)
@@ -233,7 +233,7 @@ def _requirements(texts: list[str], variant) -> list[Requirement]:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from .payload import inspect_wheel, render
+    from wheelwright.stages.payload import inspect_wheel, render
 
     for wheel in args.wheels:
         if not wheel.is_file():
@@ -246,8 +246,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace, project: Project, variant) -> int:
-    from .recipes import RecipeContext, load_recipe
-    from .verify import render, verify_index
+    from wheelwright.recipes.api import RecipeContext, load_recipe
+    from wheelwright.stages.verify import render, verify_index
 
     simple = (args.output_dir or project.output_dir(variant.label)) / "simple"
     if not simple.is_dir():

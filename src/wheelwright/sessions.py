@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .project import Project
-from .recipes import recipe_names
-from .variants import load_variants, select_variant
+from wheelwright.config.project import Project
+from wheelwright.recipes.api import recipe_names
+from wheelwright.config.variants import load_variants, select_variant
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from helpers import copy_project, isolated_install, wheelwright
 
-from wheelwright.interpreters import available_versions
+from wheelwright.config.interpreters import available_versions
 
 
 pytestmark = pytest.mark.xdist_group("markupsafe")
@@ -32,7 +32,7 @@ def test_markupsafe_ships_its_speedups(tmp_path, python):
         assert any(n.endswith(".dist-info/sboms/wheelwright.cdx.json") for n in zf.namelist())
     sbom = json.loads((project / "sbom" / "cpu" / f"{wheels[0].name}.cdx.json").read_text())
     assert sbom["metadata"]["component"]["hashes"][0]["content"] == hashlib.sha256(wheels[0].read_bytes()).hexdigest()
-    from wheelwright.interpreters import find_interpreter
+    from wheelwright.config.interpreters import find_interpreter
 
     venv_python = isolated_install(tmp_path, output / "simple", "markupsafe", python=str(find_interpreter(python).path))
     out = subprocess.run([str(venv_python), "-c", "import markupsafe._speedups as s; print(s.__file__)"], capture_output=True, text=True)

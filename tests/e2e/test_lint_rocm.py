@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from helpers import REPO, SHARED_CACHE
 
-from wheelwright.index import SimpleJsonIndex
-from wheelwright.lint import LintReport, lint_constraints
-from wheelwright.renames import load_renames
+from wheelwright.remote.index import SimpleJsonIndex
+from wheelwright.tools.lint import LintReport, lint_constraints
+from wheelwright.config.renames import load_renames
 
 pytestmark = pytest.mark.xdist_group("lint")
 

@@ -6,10 +6,10 @@ import shutil
 
 from helpers import REPO, SHARED_CACHE
 
-from wheelwright.index import SimpleJsonIndex
-from wheelwright.lint import lint_constraints
+from wheelwright.remote.index import SimpleJsonIndex
+from wheelwright.tools.lint import lint_constraints
 from wheelwright.recipes import declared_renames
-from wheelwright.renames import load_renames
+from wheelwright.config.renames import load_renames
 
 
 def _lint(path):

@@ -16,7 +16,7 @@ def test_lock_writes_a_hashed_constraints_file_the_build_can_include(tmp_path):
     lock = project / "constraints" / "cpu.lock.txt"
     text = lock.read_text()
     assert "nox -s lock-cpu" in text and "jinja2==" in text and "markupsafe==" in text and "--hash=sha256:" in text
-    from wheelwright.constraints import load_constraints
+    from wheelwright.config.constraints import load_constraints
 
     pinned = load_constraints([lock])
     assert str(pinned.specifier_for("markupsafe")).startswith("==")

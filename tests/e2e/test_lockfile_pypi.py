@@ -12,7 +12,7 @@ from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sd
 from packaging.version import Version
 
 from wheelwright.errors import WheelwrightError
-from wheelwright.lockfile import compile_lock
+from wheelwright.tools.lockfile import compile_lock
 
 PYPI = "https://pypi.org/simple"
 

@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 
 import payload_fixtures as pf
-from wheelwright.payload import inspect_elf, inspect_wheel, render
+from wheelwright.stages.payload import inspect_elf, inspect_wheel, render
 
 pytestmark = pytest.mark.xdist_group("payload")
 

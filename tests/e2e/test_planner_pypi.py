@@ -6,14 +6,14 @@ import pytest
 from helpers import REPO, SHARED_CACHE
 from packaging.requirements import Requirement
 
-from wheelwright.constraints import load_constraints
+from wheelwright.config.constraints import load_constraints
 from wheelwright.errors import ResolutionError
-from wheelwright.index import SimpleJsonIndex
-from wheelwright.interpreters import find_interpreter
-from wheelwright.planner import plan_install_tree
-from wheelwright.published import IndexMetadataSource
-from wheelwright.renames import load_renames
-from wheelwright.schedule import target_tags
+from wheelwright.remote.index import SimpleJsonIndex
+from wheelwright.config.interpreters import find_interpreter
+from wheelwright.plan.resolve import plan_install_tree
+from wheelwright.plan.published import IndexMetadataSource
+from wheelwright.config.renames import load_renames
+from wheelwright.run.schedule import target_tags
 
 
 def _plan(*requirements: str, constraints: str = "cpu.txt"):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from wheelwright.repair import AuditwheelRepairer
-from wheelwright.variants import load_variants, select_variant
+from wheelwright.stages.repair import AuditwheelRepairer
+from wheelwright.config.variants import load_variants, select_variant
 
 REPO = Path(__file__).resolve().parents[2]
 ARCH = os.uname().machine

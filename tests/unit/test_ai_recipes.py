@@ -16,7 +16,7 @@ from packaging.version import Version
 from wheelwright.cli import main
 from wheelwright.errors import ConfigError
 from wheelwright.recipes import GitSource, RecipeContext, UrlSource, call_hook_safely, load_recipe
-from wheelwright.variants import Variant, every_variant, load_variants, select_variant
+from wheelwright.config.variants import Variant, every_variant, load_variants, select_variant
 
 RECIPES = REPO / "recipes"
 SPECS = load_variants(REPO / "variants.toml")

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from wheelwright.crates import cargo_manifests, vendor_crates
+from wheelwright.stages.crates import cargo_manifests, vendor_crates
 from wheelwright.errors import OfflineMiss
 
 pytestmark = pytest.mark.skipif(shutil.which("cargo") is None, reason="needs cargo")

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from wheelwright.licenses import LicenseFacts, license_from_metadata, license_from_wheel, proprietary
+from wheelwright.stages.licenses import LicenseFacts, license_from_metadata, license_from_wheel, proprietary
 
 OSI = "License :: OSI Approved :: "
 

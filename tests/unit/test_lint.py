@@ -9,10 +9,10 @@ import pytest
 from fakepypi import FakePyPI
 from packaging.version import Version
 
-from wheelwright.constraints import load_constraints, read_lines
-from wheelwright.index import IndexFile, SimpleJsonIndex
-from wheelwright.lint import Finding, LintReport, Target, lint_constraints
-from wheelwright.renames import Rename, Renames
+from wheelwright.config.constraints import load_constraints, read_lines
+from wheelwright.remote.index import IndexFile, SimpleJsonIndex
+from wheelwright.tools.lint import Finding, LintReport, Target, lint_constraints
+from wheelwright.config.renames import Rename, Renames
 
 SHA_A = "a" * 64
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from wheelwright.errors import ConfigError, WheelwrightError
-from wheelwright.lockfile import (
+from wheelwright.tools.lockfile import (
     LockError,
     LockTool,
     compile_lock,

@@ -7,7 +7,7 @@ import json
 import pytest
 from fakepypi import FakeProject
 
-from wheelwright.netjail import egress_attempts, network_policy
+from wheelwright.sandbox.isolation import egress_attempts, network_policy
 
 
 def test_a_build_that_downloads_is_stopped_and_named(workspace, fake_pypi, capsys):
@@ -77,7 +77,7 @@ def test_without_root_builds_are_isolated_in_a_user_namespace_of_their_own():
     import tempfile
     from pathlib import Path
 
-    import wheelwright.netjail
+    import wheelwright.sandbox.isolation
 
     if os.geteuid() != 0 or not shutil.which("setpriv") or not Path("/usr/bin/python3").exists():
         pytest.skip("needs root (to become nobody), setpriv and /usr/bin/python3")
@@ -86,14 +86,15 @@ def test_without_root_builds_are_isolated_in_a_user_namespace_of_their_own():
         pytest.skip("this kernel does not allow unprivileged user namespaces")
     scratch = Path(tempfile.mkdtemp())
     try:
-        package = scratch / "ww"
-        package.mkdir(parents=True)
-        (package / "__init__.py").write_text("")
-        source = Path(wheelwright.netjail.__file__).parent
-        for module in ("errors.py", "netjail.py"):
+        package = scratch / "wheelwright"
+        (package / "sandbox").mkdir(parents=True)
+        source = Path(wheelwright.sandbox.isolation.__file__).parent.parent
+        for module in ("__init__.py", "sandbox/__init__.py"):
+            (package / module).write_text("")
+        for module in ("errors.py", "sandbox/isolation.py"):
             shutil.copy(source / module, package / module)
         scratch.chmod(0o755)
-        probe = ("import subprocess; from ww.netjail import network_policy; p = network_policy(False); print(p.description); "
+        probe = ("import subprocess; from wheelwright.sandbox.isolation import network_policy; p = network_policy(False); print(p.description); "
                  "print(subprocess.run(p.wrap(['cat', '/proc/net/dev']), capture_output=True, text=True).stdout)")
         result = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "/usr/bin/python3", "-c", probe],
                                 cwd=scratch, capture_output=True, text=True, env={"PATH": os.environ["PATH"], "PYTHONPATH": str(scratch)})

@@ -9,13 +9,13 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from wheelwright.constraints import load_constraints
+from wheelwright.config.constraints import load_constraints
 from wheelwright.errors import ConfigError, ResolutionError
-from wheelwright.graph import Edge, Graph, NodeInfo, find_cycle
-from wheelwright.index import SourceDistribution
-from wheelwright.interpreters import find_interpreter
-from wheelwright.patches import find_patches
-from wheelwright.resolve import choose_sdist
+from wheelwright.plan.graph import Edge, Graph, NodeInfo, find_cycle
+from wheelwright.remote.index import SourceDistribution
+from wheelwright.config.interpreters import find_interpreter
+from wheelwright.recipes.patches import find_patches
+from wheelwright.plan.candidates import choose_sdist
 
 
 class MemoryIndex:

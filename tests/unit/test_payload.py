@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import payload_fixtures as pf
-from wheelwright import payload
-from wheelwright.payload import ModulePayload, WheelPayload, inspect_elf, inspect_wheel, render
+from wheelwright.stages import payload
+from wheelwright.stages.payload import ModulePayload, WheelPayload, inspect_elf, inspect_wheel, render
 
 pytestmark = pytest.mark.xdist_group("payload")  # one worker builds the binaries once
 

@@ -158,7 +158,7 @@ def test_unknown_package_variant_and_bad_jobs(workspace, fake_pypi, capsys):
 
 
 def test_a_second_run_on_the_same_output_is_refused(workspace, tree, capsys):
-    from wheelwright.lock import output_lock
+    from wheelwright.run.outputlock import output_lock
 
     with output_lock(workspace.output):
         run = workspace.build(capsys, "lib")
@@ -167,7 +167,7 @@ def test_a_second_run_on_the_same_output_is_refused(workspace, tree, capsys):
 
 
 def test_with_wait_a_second_run_starts_when_the_first_one_lets_go(workspace, tree, capsys):
-    from wheelwright.lock import output_lock
+    from wheelwright.run.outputlock import output_lock
 
     released = threading.Event()
 
@@ -202,7 +202,7 @@ def test_recipe_that_raises_names_the_recipe(workspace, fake_pypi, capsys):
 
 def test_killed_publish_leaves_no_partial_wheel(tmp_path):
     """A kill between write and rename leaves only a hidden temp file the index never lists."""
-    from wheelwright.localindex import LocalIndex
+    from wheelwright.stages.localindex import LocalIndex
 
     wheel = tmp_path / "demo-1.0-py3-none-any.whl"
     wheel.write_bytes(b"x" * 1000)

@@ -10,11 +10,11 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from wheelwright.constraints import load_constraints
+from wheelwright.config.constraints import load_constraints
 from wheelwright.errors import ResolutionError
-from wheelwright.planner import plan_install_tree
-from wheelwright.published import PublishedMetadata, Release
-from wheelwright.renames import Rename, Renames
+from wheelwright.plan.resolve import plan_install_tree
+from wheelwright.plan.published import PublishedMetadata, Release
+from wheelwright.config.renames import Rename, Renames
 
 FIXTURES = sorted((Path(__file__).parent / "resolver_fixtures").glob("*.json"))
 MARKERS = {"python_version": "3.11", "python_full_version": "3.11.7", "sys_platform": "linux", "platform_system": "Linux",

@@ -10,7 +10,7 @@ import shutil
 import pytest
 from gpuproject import recipe, sdist
 
-from wheelwright.payload import inspect_wheel
+from wheelwright.stages.payload import inspect_wheel
 
 ARCHS = {"cuda": '["sm_80", "sm_90", "sm_100"]', "rocm": '["gfx90a", "gfx908"]'}  # what this machine's compilers emit
 TOOL = {"cuda": "nvcc", "rocm": "hipcc"}
@@ -77,8 +77,8 @@ def test_verify_honours_declared_arch_subsets_and_sass_compatibility(tmp_path):
 
     from helpers import REPO
 
-    from wheelwright.variants import load_variants, select_variant
-    from wheelwright.verify import verify_wheel
+    from wheelwright.config.variants import load_variants, select_variant
+    from wheelwright.stages.verify import verify_wheel
 
     if shutil.which("nvcc") is None:
         pytest.skip("nvcc is not installed")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from wheelwright.errors import BuildError
-from wheelwright.repair import (
+from wheelwright.stages.repair import (
     AuditwheelRepairer,
     GraftedLibrary,
     PassThrough,
@@ -25,7 +25,7 @@ from wheelwright.repair import (
     check_never_grafted,
     matching_pattern,
 )
-from wheelwright.variants import load_variants, select_variant
+from wheelwright.config.variants import load_variants, select_variant
 
 REPO = Path(__file__).resolve().parents[2]
 INCLUDE = Path(sysconfig.get_paths()["include"])
@@ -469,7 +469,7 @@ def test_unlocatable_library_becomes_a_one_line_error(tmp_path):
 def test_the_cpu_variant_refuses_a_planted_wheel_that_links_a_gpu_runtime(tmp_path, fake_hip):
     from helpers import REPO
 
-    from wheelwright.variants import load_variants, select_variant
+    from wheelwright.config.variants import load_variants, select_variant
 
     cpu = select_variant(load_variants(REPO / "variants.toml"), "cpu")
     wheel = _hip_wheel(tmp_path, fake_hip)

@@ -19,9 +19,9 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from wheelwright.errors import BuildError
-from wheelwright.graph import ROOT
-from wheelwright.licenses import LicenseFacts
-from wheelwright.sbom import (
+from wheelwright.plan.graph import ROOT
+from wheelwright.stages.licenses import LicenseFacts
+from wheelwright.stages.sbom import (
     ComponentFacts,
     FileFacts,
     GraftedFacts,

@@ -11,7 +11,7 @@ from helpers import REPO
 from wheelwright.cli import main
 from wheelwright.recipes import recipe_names
 from wheelwright.sessions import engine_sessions
-from wheelwright.variants import load_variants
+from wheelwright.config.variants import load_variants
 
 
 def test_every_recipe_and_variant_has_a_documented_session():

@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 from wheelwright.errors import SourceError
-from wheelwright.sources import UnpackLimits, unpack_sdist
+from wheelwright.remote.sources import UnpackLimits, unpack_sdist
 
 
 def _zip(path, members):

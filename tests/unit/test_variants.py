@@ -11,10 +11,10 @@ import pytest
 from helpers import REPO
 
 from wheelwright.cli import main
-from wheelwright.constraints import load_constraints
+from wheelwright.config.constraints import load_constraints
 from wheelwright.errors import ConfigError
-from wheelwright.toolchain import ToolchainError, check_toolchain, require_toolchain
-from wheelwright.variants import ToolCheck, every_variant, load_variants, select_variant
+from wheelwright.config.toolchain import ToolchainError, check_toolchain, require_toolchain
+from wheelwright.config.variants import ToolCheck, every_variant, load_variants, select_variant
 
 SPECS = load_variants(REPO / "variants.toml")
 

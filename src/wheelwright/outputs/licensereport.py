@@ -1,0 +1,65 @@
+"""The licence report of a variant, read back from the SBOMs the build published (the SBOM is the
+record; the report is a view of it)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from wheelwright.errors import WheelwrightError
+from wheelwright.stages.licenses import proprietary
+
+
+@dataclass(frozen=True)
+class LicenseRow:
+    package: str
+    version: str
+    license: str | None  # SPDX expression, None when unknown
+    origin: str
+    proprietary_grafts: tuple[str, ...]  # "libcudart.so.12 (NVIDIA CUDA Toolkit EULA)"
+
+
+@dataclass(frozen=True)
+class LicenseReport:
+    rows: tuple[LicenseRow, ...]
+
+    @property
+    def problems(self) -> list[str]:
+        found = [f"{r.package} {r.version}: licence unknown ({r.origin})" for r in self.rows if r.license is None]
+        found += [f"{r.package} {r.version}: grafts proprietary {g}" for r in self.rows for g in r.proprietary_grafts]
+        return found
+
+    def render(self) -> str:
+        width = max([len(r.package) for r in self.rows] + [7])
+        lines = [f"{'package'.ljust(width)}  {'version':<12}  licence"]
+        for row in self.rows:
+            licence = row.license or "UNKNOWN"
+            lines.append(f"{row.package.ljust(width)}  {row.version:<12}  {licence}" + (f"  [grafts: {', '.join(row.proprietary_grafts)}]" if row.proprietary_grafts else ""))
+        problems = self.problems
+        lines.append(f"{len(self.rows)} wheels; " + (f"{len(problems)} to review:" if problems else "every licence known, nothing proprietary grafted"))
+        lines += [f"  - {p}" for p in problems]
+        return "\n".join(lines)
+
+
+def license_report(sbom_dir: Path) -> LicenseReport:
+    files = sorted(sbom_dir.glob("*.whl.cdx.json"))
+    if not files:
+        raise WheelwrightError(f"{sbom_dir}: no wheel SBOMs; build the variant first")
+    rows = []
+    for path in files:
+        try:
+            document = json.loads(path.read_text())
+        except ValueError as exc:
+            raise WheelwrightError(f"{path}: not valid JSON: {exc}") from None
+        main = document["metadata"]["component"]
+        props = {p["name"]: p["value"] for p in main.get("properties", [])}
+        expressions = [entry.get("expression") or entry.get("license", {}).get("id") for entry in main.get("licenses", [])]
+        grafts = []
+        for component in document.get("components", []):
+            cprops = {p["name"]: p["value"] for p in component.get("properties", [])}
+            if cprops.get("wheelwright:role") == "grafted-library" and (terms := proprietary(component["name"])):
+                grafts.append(f"{component['name']} ({terms.terms})")
+        rows.append(LicenseRow(main["name"], main.get("version", ""), " AND ".join(e for e in expressions if e) or None,
+                               props.get("wheelwright:license-origin", "SBOM"), tuple(sorted(grafts))))
+    return LicenseReport(tuple(sorted(rows, key=lambda r: (r.package, r.version))))

@@ -1,0 +1,40 @@
+"""Install requirements come from the built wheel's own METADATA, not from what we guessed."""
+
+from __future__ import annotations
+
+import email.parser
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from wheelwright.errors import BuildError
+
+
+def wheel_requires_dist(wheel: Path) -> list[str]:
+    """The raw ``Requires-Dist`` lines of a wheel."""
+    with zipfile.ZipFile(wheel) as zf:
+        names = [n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+        if len(names) != 1:
+            raise BuildError(f"{wheel.name}: expected one .dist-info/METADATA, found {len(names)}")
+        message = email.parser.BytesParser().parsebytes(zf.read(names[0]), headersonly=True)
+    return [str(value) for value in message.get_all("Requires-Dist") or []]
+
+
+def applicable(requirements: Iterable[str], markers: Mapping[str, str], extras: Iterable[str] = (), *, source: str) -> list[Requirement]:
+    """Requirements whose markers hold for the target interpreter, with the given extras requested."""
+    result: list[Requirement] = []
+    for line in requirements:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement as exc:
+            raise BuildError(f"{source}: malformed requirement {line!r}: {exc}") from None
+        if req.marker is None:
+            result.append(req)
+            continue
+        for extra in ("", *extras):
+            if req.marker.evaluate({**markers, "extra": extra}):
+                result.append(req)
+                break
+    return result

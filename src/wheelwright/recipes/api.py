@@ -1,0 +1,265 @@
+"""The recipe API: a recipe module is a handful of small functions, registered per variant.
+
+``recipes/<name>.py`` creates ``recipe = Recipe("<name>")`` and decorates functions::
+
+    @recipe.env()                 # every variant
+    def env(ctx): return {"CIBUILDWHEEL": "1"}
+
+    @recipe.env("rocm")           # only rocm; wins over the generic one
+    def env_rocm(ctx): return {"PYTORCH_ROCM_ARCH": ";".join(ctx.variant.archs)}
+
+Packages without a module get the default recipe, which changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from wheelwright.sandbox.buildenv import scrubbed_environment
+from wheelwright.errors import ConfigError
+from wheelwright.sandbox.isolation import NetworkPolicy, egress_report
+from wheelwright.config.variants import Variant
+
+#: The hooks a recipe may provide. Each is called with a RecipeContext.
+HOOKS = (
+    "env",  # -> Mapping[str, str]: extra build environment
+    "config_settings",  # -> Mapping[str, str | list[str]]: PEP 517 config settings
+    "prepare",  # -> None: edit the unpacked, patched source tree (e.g. hipify)
+    "kernels",  # -> Sequence[str] | Mapping[str, Sequence[str]]: wheel members (fnmatch) that must carry GPU code for
+    #              every arch of the variant, or (mapping) for the given subset of it ("*" covers every module)
+    "requires",  # -> Sequence[str]: runtime requirements the variant adds (vllm on rocm needs amd-aiter)
+    "build_requires",  # -> Sequence[str]: build requirements the variant adds (torch on rocm builds against aotriton)
+    "drop_requires",  # -> Sequence[str]: published requirements (fnmatch on names) the variant's build does not have
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecipeContext:
+    """What a hook may look at: never more than the inputs hashed into the cache key."""
+
+    name: str
+    version: Version
+    variant: Variant
+    python_version: str
+    source_dir: Path | None
+    jobs: int
+    network: NetworkPolicy = NetworkPolicy(False, "not isolated (outside a build)")
+    log: IO[str] | None = None
+
+    def run(self, command: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> None:
+        """A recipe's own build command, held to the rules of a build hook: the build's network
+        namespace, an allow-listed environment (plus ``env``), no stdin, output into the package log."""
+        where = cwd or self.source_dir
+        environment = scrubbed_environment({**self.variant.env, **(env or {})})
+        result = subprocess.run(self.network.wrap(command), cwd=where, env=environment, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if self.log is not None:
+            self.log.write(f"# recipe runs {' '.join(command)}\n{result.stdout}")
+        if result.returncode != 0:
+            tail = " | ".join(result.stdout.strip().splitlines()[-5:])
+            reached = egress_report(result.stdout) if self.network.isolated else ""
+            raise RuntimeError(f"{' '.join(command[:2])} failed (exit {result.returncode}){reached}: {tail}")
+
+
+Hook = Callable[[RecipeContext], Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class GitSource:
+    """Source from an upstream git tag, for packages PyPI has no usable sdist of.
+
+    ``commits`` pins each audited version's tag to the commit it must resolve to.
+    """
+
+    url: str
+    tag: str = "v{version}"
+    refs: Mapping[str, str] = field(default_factory=dict)  # versions whose tag breaks the pattern
+    commits: Mapping[str, str] = field(default_factory=dict)
+
+    def ref(self, version: str) -> str:
+        return self.refs.get(version) or self.tag.format(version=version)
+
+    def describe(self, version: str) -> str:
+        commit = self.commits.get(version)
+        return f"git {self.url} @ {self.ref(version)}" + (f" ({commit[:12]})" if commit else " (commit not pinned)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UrlSource:
+    """Source from a release tarball URL template, each version's sha256 declared."""
+
+    url: str
+    sha256: Mapping[str, str] = field(default_factory=dict)
+
+    def describe(self, version: str) -> str:
+        return self.url.format(version=version) + (f" (sha256 {self.sha256[version][:12]})" if version in self.sha256 else " (sha256 not declared)")
+
+
+Source = GitSource | UrlSource
+
+
+class Recipe:
+    """A package's quirks, as hooks keyed by (hook name, variant or None for all)."""
+
+    def __init__(self, name: str, *, source: Source | None = None, renamed_from: tuple[str, ...] = ()) -> None:
+        self.name = canonicalize_name(name)
+        self.source = source  # None: the PyPI sdist
+        self.renamed_from = tuple(canonicalize_name(n) for n in renamed_from)
+        self._hooks: dict[tuple[str, str | None], Hook] = {}
+
+    def _register(self, hook: str, variants: tuple[str, ...]) -> Callable[[Hook], Hook]:
+        def decorator(function: Hook) -> Hook:
+            for variant in variants or (None,):
+                self._hooks[(hook, variant)] = function
+            return function
+
+        return decorator
+
+    def env(self, *variants: str) -> Callable[[Hook], Hook]:
+        return self._register("env", variants)
+
+    def config_settings(self, *variants: str) -> Callable[[Hook], Hook]:
+        return self._register("config_settings", variants)
+
+    def prepare(self, *variants: str) -> Callable[[Hook], Hook]:
+        return self._register("prepare", variants)
+
+    def kernels(self, *variants: str) -> Callable[[Hook], Hook]:
+        """Declare which modules must carry kernels, so a build that skipped them is refused."""
+        return self._register("kernels", variants)
+
+    def requires(self, *variants: str) -> Callable[[Hook], Hook]:
+        return self._register("requires", variants)
+
+    def build_requires(self, *variants: str) -> Callable[[Hook], Hook]:
+        return self._register("build_requires", variants)
+
+    def drop_requires(self, *variants: str) -> Callable[[Hook], Hook]:
+        """Published metadata describes upstream's own (often CUDA) wheel; a rocm build may not need all of it."""
+        return self._register("drop_requires", variants)
+
+    def has_hooks_for(self, variant: str) -> bool:
+        """Whether anything in this recipe is specific to ``variant`` (then its toolchain must be there)."""
+        return any(v == variant for (_, v) in self._hooks)
+
+    def hook(self, hook: str, variant: str) -> Hook | None:
+        """The variant's own function if there is one, else the generic one, else None."""
+        return self._hooks.get((hook, variant)) or self._hooks.get((hook, None))
+
+    def variants(self) -> set[str]:
+        return {v for (_, v) in self._hooks if v is not None}
+
+
+@dataclass(frozen=True)
+class LoadedRecipe:
+    """A recipe with the hash of its source file (an input to every cache key it touches)."""
+
+    recipe: Recipe
+    source_hash: str
+    path: Path | None
+
+    def env(self, ctx: RecipeContext) -> Mapping[str, str]:
+        hook = self.recipe.hook("env", ctx.variant.name)
+        return {str(k): str(v) for k, v in (hook(ctx) if hook else {}).items()}
+
+    def config_settings(self, ctx: RecipeContext) -> Mapping[str, Any] | None:
+        hook = self.recipe.hook("config_settings", ctx.variant.name)
+        return dict(hook(ctx)) if hook else None
+
+    def prepare(self, ctx: RecipeContext) -> None:
+        hook = self.recipe.hook("prepare", ctx.variant.name)
+        if hook:
+            hook(ctx)
+
+    def kernels(self, ctx: RecipeContext) -> dict[str, tuple[str, ...]]:
+        """Module pattern -> archs it must carry (empty: every arch of the variant)."""
+        hook = self.recipe.hook("kernels", ctx.variant.name)
+        declared = hook(ctx) if hook else ()
+        if isinstance(declared, Mapping):
+            return {str(k): tuple(str(a) for a in v) for k, v in declared.items()}
+        return {str(p): () for p in declared}
+
+    def requires(self, ctx: RecipeContext) -> tuple[str, ...]:
+        return self._strings("requires", ctx)
+
+    def build_requires(self, ctx: RecipeContext) -> tuple[str, ...]:
+        return self._strings("build_requires", ctx)
+
+    def drop_requires(self, ctx: RecipeContext) -> tuple[str, ...]:
+        return self._strings("drop_requires", ctx)
+
+    def _strings(self, hook_name: str, ctx: RecipeContext) -> tuple[str, ...]:
+        hook = self.recipe.hook(hook_name, ctx.variant.name)
+        return tuple(str(p) for p in hook(ctx)) if hook else ()
+
+
+def cuda_arch_list(archs: tuple[str, ...]) -> str:
+    """sm_75, sm_90a, sm_100 -> "7.5;9.0a;10.0": the TORCH_CUDA_ARCH_LIST form torch's extensions read."""
+    out = []
+    for arch in archs:
+        digits = arch.removeprefix("sm_").rstrip("abcdefghijklmnopqrstuvwxyz")
+        out.append(f"{digits[:-1]}.{digits[-1]}{arch.removeprefix('sm_')[len(digits):]}")
+    return ";".join(out)
+
+
+DEFAULT_HASH = hashlib.sha256(b"default-recipe").hexdigest()
+
+
+def module_path(recipes_dir: Path, name: str) -> Path:
+    return recipes_dir / f"{canonicalize_name(name).replace('-', '_')}.py"
+
+
+def load_recipe(recipes_dir: Path, name: str) -> LoadedRecipe:
+    """Import ``recipes/<name>.py`` if it exists; otherwise the default recipe."""
+    path = module_path(recipes_dir, name)
+    if not path.exists():
+        return LoadedRecipe(Recipe(name), DEFAULT_HASH, None)
+    source = path.read_bytes()
+    spec = importlib.util.spec_from_file_location(f"wheelwright_recipes.{path.stem}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ConfigError(f"{path}: recipe failed to import: {type(exc).__name__}: {exc}") from None
+    recipe = getattr(module, "recipe", None)
+    if not isinstance(recipe, Recipe):
+        raise ConfigError(f"{path}: must define `recipe = Recipe({name!r})`")
+    return LoadedRecipe(recipe, hashlib.sha256(source).hexdigest(), path)
+
+
+def recipe_names(recipes_dir: Path) -> list[str]:
+    """Every package that has a recipe module, by canonical name (sessions are generated from this)."""
+    return sorted(canonicalize_name(p.stem) for p in recipes_dir.glob("*.py") if not p.name.startswith("_"))
+
+
+def call_hook_safely(what: str, function: Callable[[], Any]) -> Any:
+    """Recipes are user code: turn their exceptions into one line naming the recipe."""
+    try:
+        return function()
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"{what}: recipe raised {type(exc).__name__}: {exc}") from None
+
+
+
+
+def declared_renames(recipes_dir: Path) -> list:
+    """Renames recipes declare with ``Recipe(..., renamed_from=(...))``."""
+    from wheelwright.config.renames import Rename
+
+    return [
+        Rename(old, loaded.recipe.name, f"declared by recipes/{loaded.path.name if loaded.path else ''}")
+        for loaded in (load_recipe(recipes_dir, name) for name in recipe_names(recipes_dir))
+        for old in loaded.recipe.renamed_from
+    ]

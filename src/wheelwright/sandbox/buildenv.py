@@ -1,0 +1,90 @@
+"""Isolated build environments: one fresh uv venv per build, filled only from our own index."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, Protocol
+
+from uv import find_uv_bin
+
+from wheelwright.errors import BuildError
+
+#: Host variables a build may see. Everything else (tokens, pip config, PYTHONPATH…) is dropped.
+ALLOWED_HOST_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR", "USER", "LOGNAME", "SHELL", "RUSTUP_HOME")
+
+#: Forced on every build: no pip or uv config, no index, no user site, reproducible timestamps.
+ISOLATION_ENV = {
+    "PIP_CONFIG_FILE": "/dev/null",
+    "PIP_NO_INDEX": "1",
+    "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    "UV_NO_CONFIG": "1",
+    "UV_OFFLINE": "1",
+    "PYTHONNOUSERSITE": "1",
+}
+
+
+def scrubbed_environment(overrides: Mapping[str, str]) -> dict[str, str]:
+    """The allow-listed host environment, then isolation settings, then the variant's and recipe's."""
+    env = {key: os.environ[key] for key in ALLOWED_HOST_ENV if key in os.environ}
+    env.update(ISOLATION_ENV)
+    env.update(overrides)
+    return env
+
+
+def run_logged(command: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: IO[str], what: str) -> None:
+    """Run ``command`` with its output appended to ``log``; BuildError naming ``what`` on failure."""
+    log.write(f"$ {' '.join(map(str, command))}\n")
+    log.flush()
+    result = subprocess.run(list(map(str, command)), cwd=cwd, env=dict(env), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    log.flush()
+    if result.returncode != 0:
+        raise BuildError(f"{what} failed (exit {result.returncode})", getattr(log, "name", None))
+
+
+class BuildEnvironment(Protocol):
+    """What a build needs from its environment: an interpreter, and a way to add exact wheels."""
+
+    @property
+    def python(self) -> Path: ...
+
+    @property
+    def bin_dir(self) -> Path: ...
+
+    def install(self, wheels: Sequence[Path], log: IO[str]) -> None: ...
+
+
+class UvEnvironment:
+    """A venv made by uv (about 20x faster than venv+pip here); installs are exact wheel files, no resolving."""
+
+    def __init__(self, path: Path, uv_cache: Path, env: Mapping[str, str]) -> None:
+        self.path = path
+        self._uv_cache = uv_cache
+        self._env = env
+
+    @classmethod
+    def create(cls, path: Path, interpreter: Path, uv_cache: Path, env: Mapping[str, str], log: IO[str]) -> UvEnvironment:
+        run_logged(
+            [find_uv_bin(), "venv", "--quiet", "--no-config", "--python", str(interpreter), str(path)],
+            cwd=path.parent, env=env, log=log, what="creating the build environment",
+        )
+        return cls(path, uv_cache, env)
+
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.path / "bin"
+
+    def install(self, wheels: Sequence[Path], log: IO[str]) -> None:
+        if not wheels:
+            return
+        run_logged(
+            [find_uv_bin(), "pip", "install", "--quiet", "--no-config", "--offline", "--no-index", "--no-deps",
+             "--cache-dir", str(self._uv_cache), "--python", str(self.python), *map(str, wheels)],
+            cwd=self.path, env=self._env, log=log, what="installing build dependencies",
+        )

@@ -1,0 +1,508 @@
+"""The repair step: every platform wheel goes through ``auditwheel repair`` before it is published.
+
+Semantics, in one place:
+
+* Pure wheels (every tag ``…-any``) and wheels with no ELF file in them pass through untouched: the
+  result names the very file that was built.
+* The target is the best ``manylinux_X_Y_<arch>`` this machine's glibc allows (auditwheel's own policy
+  table, highest X_Y not above the running glibc). auditwheel adds any better (older) tag the wheel also
+  qualifies for, so the published name may carry several platform tags.
+* ``never_graft`` (a variant's policy, fnmatch patterns over sonames) is passed to auditwheel as
+  ``--exclude``: such a library is left as an external dependency (its own dependencies are not walked
+  either). Whether something provides it at runtime, another wheel or the machine, is the user's business.
+  After the repair the wheel's ``<name>.libs/`` is inspected anyway; a grafted library matching a pattern
+  fails the build (``check_never_grafted``), so a wheel never silently ships one.
+* ``forbid`` (fnmatch patterns) is stricter: such a library must be neither grafted nor needed, directly
+  or through a grafted library. One that the wheel ships itself is not an outside need and is allowed.
+* The wheel's own libraries (any ELF file inside it, e.g. llama-cpp-python's ``libllama.so``) are never
+  grafted again: their sonames and file names are excluded too, so auditwheel neither copies a second
+  copy in (when an RPATH still points at the build tree) nor fails to locate them (when none does).
+  Each of them is still audited as an ELF file of the wheel in its own right.
+* auditwheel runs as a subprocess of this interpreter (it changes the working directory, which threads
+  must not share). Its complete output goes to ``log``; a failure becomes a one-line ``BuildError``.
+  The input wheel is only read; everything is written under ``out_dir``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import hashlib
+import json
+import functools
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import zipfile
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO, TYPE_CHECKING, Protocol
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from wheelwright.errors import BuildError
+
+if TYPE_CHECKING:
+    from wheelwright.config.variants import Variant
+
+
+@dataclass(frozen=True)
+class GraftedLibrary:
+    """One library auditwheel copied into the wheel."""
+
+    soname: str  # as the wheel needed it, e.g. liblzma.so.5
+    source: Path  # the file it was copied from, on this machine
+    sha256: str  # of the copy as stored in the repaired wheel (patched: new soname, RPATH)
+    name: str  # its path inside the wheel, e.g. pkg.libs/liblzma-1a2b3c4d.so.5.4.1
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    """What to publish, and what the repair did to it."""
+
+    wheel: Path  # the wheel to publish: the input itself when nothing needed repair
+    platform_tag: str | None  # the file name's platform part, e.g. manylinux_2_17_x86_64.manylinux2014_x86_64
+    grafted: tuple[GraftedLibrary, ...] = ()
+    external: tuple[str, ...] = ()  # sonames left outside on purpose (never_graft/forbid), sorted
+
+    @property
+    def platform_tags(self) -> tuple[str, ...]:
+        """The platform tags one by one (a repaired name can carry several)."""
+        return tuple(self.platform_tag.split(".")) if self.platform_tag else ()
+
+
+class Repairer(Protocol):
+    def repair(self, wheel: Path, out_dir: Path, log: IO[str] | None = None) -> RepairResult:
+        """Return what to publish: ``result.wheel`` is the input itself when nothing needs repair."""
+        ...
+
+
+class PassThrough:
+    """Publishes the wheel as built."""
+
+    def repair(self, wheel: Path, out_dir: Path, log: IO[str] | None = None) -> RepairResult:
+        return RepairResult(wheel, None, ())
+
+
+# ---------------------------------------------------------------------------------------------------
+# Patterns
+
+
+def matching_pattern(name: str, patterns: Iterable[str]) -> str | None:
+    """The first fnmatch pattern that ``name`` matches, the way auditwheel's ``--exclude`` matches it.
+
+    Case-sensitive, and ``*`` spans dots: ``libamdhip64.so*`` matches ``libamdhip64.so.6`` and
+    ``libamdhip64.so.6.4.43482``; an unversioned ``libamdhip64.so`` matches neither.
+    """
+    return next((p for p in patterns if fnmatch.fnmatchcase(name, p)), None)
+
+
+def _literal(name: str) -> str:
+    """An fnmatch pattern that matches exactly ``name``."""
+    return re.sub(r"([*?\[\]])", r"[\1]", name)
+
+
+_HASHED = re.compile(r"^(?P<base>[^.]*)-[0-9a-f]{8}(?P<ext>\..*)$")
+
+
+def _unhashed(filename: str) -> str:
+    """``libfoo-1a2b3c4d.so.1.2`` (auditwheel's grafted name) -> ``libfoo.so.1.2`` (the file it came from)."""
+    match = _HASHED.match(filename)
+    return f"{match['base']}{match['ext']}" if match else filename
+
+
+def check_never_grafted(repaired: Path, patterns: Sequence[str], *, policy: str = "variant's",
+                        grafted: Sequence[GraftedLibrary] = (), preexisting: Collection[str] = (),
+                        label: str | None = None) -> None:
+    """Fail if the repaired wheel's ``<name>.libs/`` holds a library that ``patterns`` say is never grafted.
+
+    A file there is checked under its own name, the name it was grafted from, and (when ``grafted``
+    records it) the soname it was needed as. ``preexisting`` names members the input already had: those
+    the package shipped itself and are not grafts. ``label`` names the wheel in the message.
+    """
+    if not patterns:
+        return
+    by_name = {g.name: g.soname for g in grafted}
+    with zipfile.ZipFile(repaired) as zf:
+        members = [n for n in zf.namelist() if not n.endswith("/")]
+    for member in members:
+        parts = PurePosixPath(member).parts
+        if len(parts) < 2 or not parts[0].endswith(".libs") or member in preexisting:
+            continue
+        filename = parts[-1]
+        for candidate in dict.fromkeys(filter(None, (by_name.get(member), _unhashed(filename), filename))):
+            if matching_pattern(candidate, patterns):
+                soname = by_name.get(member) or _unhashed(filename)
+                raise BuildError(f"{label or repaired.name}: would graft {soname}, which the {policy} policy never grafts")
+
+
+# ---------------------------------------------------------------------------------------------------
+# ELF files inside a wheel
+
+
+@dataclass(frozen=True)
+class _Elf:
+    member: str  # path inside the wheel
+    soname: str | None
+    needed: tuple[str, ...]
+    rpaths: tuple[str, ...]  # DT_RPATH and DT_RUNPATH entries, as written
+
+
+def _read_dynamic(path: Path, member: str) -> _Elf | None:
+    """DT_SONAME, DT_NEEDED and RPATH/RUNPATH of one ELF file (pyelftools comes with auditwheel)."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.elffile import ELFFile
+
+    soname, needed, rpaths = None, [], []
+    try:
+        with open(path, "rb") as handle:
+            elf = ELFFile(handle)
+            for section in elf.iter_sections():
+                if not isinstance(section, DynamicSection):
+                    continue
+                for tag in section.iter_tags():
+                    if tag.entry.d_tag == "DT_SONAME":
+                        soname = tag.soname
+                    elif tag.entry.d_tag == "DT_NEEDED":
+                        needed.append(tag.needed)
+                    elif tag.entry.d_tag == "DT_RPATH":
+                        rpaths += tag.rpath.split(":")
+                    elif tag.entry.d_tag == "DT_RUNPATH":
+                        rpaths += tag.runpath.split(":")
+    except (ELFError, OSError, ValueError, KeyError):
+        return None
+    return _Elf(member, soname, tuple(needed), tuple(r for r in rpaths if r))
+
+
+def _elf_files(wheel: Path, scratch: Path, only: Iterable[str] | None = None) -> list[_Elf]:
+    """Every ELF file in the wheel (or the members in ``only``), read through copies under ``scratch``."""
+    found = []
+    with zipfile.ZipFile(wheel) as zf:
+        wanted = set(only) if only is not None else None
+        for index, info in enumerate(zf.infolist()):
+            if info.is_dir() or (wanted is not None and info.filename not in wanted):
+                continue
+            with zf.open(info) as src:
+                if src.read(4) != b"\x7fELF":
+                    continue
+            copy = scratch / f"elf-{index}"
+            with zf.open(info) as src, open(copy, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            elf = _read_dynamic(copy, info.filename)
+            copy.unlink()
+            if elf is not None:
+                found.append(elf)
+    return found
+
+
+def _unreachable_own_libraries(elves: Sequence[_Elf]) -> list[str]:
+    """Notes for ELF files that need one of the wheel's own libraries their RPATH does not reach."""
+    where: dict[str, set[str]] = {}
+    for elf in elves:
+        path = PurePosixPath(elf.member)
+        for name in {path.name, elf.soname} - {None}:
+            where.setdefault(name, set()).add(str(path.parent))  # type: ignore[arg-type]
+    notes = []
+    for elf in elves:
+        origin = PurePosixPath(elf.member).parent
+        reachable: set[str] = set()  # the loader never looks beside a file unless its RPATH says $ORIGIN
+        for entry in elf.rpaths:
+            for prefix in ("$ORIGIN", "${ORIGIN}"):
+                if entry == prefix or entry.startswith(prefix + "/"):
+                    reachable.add(os.path.normpath(str(origin / entry[len(prefix):].lstrip("/"))))
+        for soname in elf.needed:
+            dirs = where.get(soname)
+            if dirs and not ({os.path.normpath(d) for d in dirs} & reachable):
+                notes.append(f"{elf.member} needs {soname}, which the wheel ships in {', '.join(sorted(dirs))}, "
+                             f"but its RPATH/RUNPATH {list(elf.rpaths)} does not reach it: it loads only if "
+                             "something loads it first")
+    return notes
+
+
+# ---------------------------------------------------------------------------------------------------
+# The target tag
+
+
+def _glibc_version() -> tuple[int, int] | None:
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        text = os.confstr("CS_GNU_LIBC_VERSION") or ""  # "glibc 2.36"
+        match = re.fullmatch(r"glibc (\d+)\.(\d+).*", text)
+        if match:
+            return int(match[1]), int(match[2])
+    return None
+
+
+def best_manylinux_tag(arch: str | None = None, glibc: tuple[int, int] | None = None) -> str | None:
+    """The highest ``manylinux_X_Y_<arch>`` auditwheel has a policy for whose glibc X.Y is not above this
+    machine's, e.g. ``manylinux_2_36_x86_64`` on Debian 12; None off glibc or where auditwheel says nothing."""
+    arch = arch or platform.machine()
+    glibc = glibc or _glibc_version()
+    if glibc is None:
+        return None
+    try:
+        from importlib.resources import files
+
+        policies = json.loads((files("auditwheel.policy") / "manylinux-policy.json").read_text())
+    except (ImportError, OSError, ValueError):
+        return None
+    best: tuple[int, int] | None = None
+    for policy in policies:
+        match = re.fullmatch(r"manylinux_(\d+)_(\d+)", policy.get("name", ""))
+        if match and arch in policy.get("symbol_versions", {}):
+            version = int(match[1]), int(match[2])
+            if version <= glibc and (best is None or version > best):
+                best = version
+    return f"manylinux_{best[0]}_{best[1]}_{arch}" if best else None
+
+
+# ---------------------------------------------------------------------------------------------------
+# The repairer
+
+
+_GRAFTING = re.compile(r"Grafting: (?P<source>.+?) -> (?P<dest>.+?)\s*$")
+_EXCLUDING = re.compile(r"auditwheel\.lddtree:Excluding (?P<name>\S+)\s*$")
+
+
+class AuditwheelRepairer:
+    """Repairs platform wheels with ``auditwheel repair`` under one variant's never-graft policy."""
+
+    def __init__(self, never_graft: Sequence[str] = (), *, forbid: Sequence[str] = (), policy: str = "variant's",
+                 plat: str | None = None, library_path: Sequence[Path | str] = (), python: Path | str | None = None,
+                 timeout: float | None = None, source_date_epoch: int | None = None) -> None:
+        """``never_graft``/``forbid``: fnmatch patterns over sonames (see the module docstring).
+        ``policy``: names the policy in messages (the variant's label). ``plat``: the auditwheel target,
+        default the best manylinux tag this machine's glibc allows. ``library_path``: more folders to find
+        libraries to graft in (AUDITWHEEL_LD_LIBRARY_PATH). ``python``: the interpreter that runs
+        auditwheel, default this one. ``source_date_epoch``: the time stamp of every member of a repaired
+        wheel (default $SOURCE_DATE_EPOCH, else 1980-01-01), so the same input repairs to the same bytes."""
+        self.never_graft = tuple(never_graft)
+        self.forbid = tuple(forbid)
+        self.policy = policy
+        self._plat = plat
+        self.library_path = tuple(str(p) for p in library_path)
+        self.python = str(python or sys.executable)
+        self.timeout = timeout
+        self.source_date_epoch = source_date_epoch if source_date_epoch is not None else \
+            int(os.environ.get("SOURCE_DATE_EPOCH") or 315532800)
+
+    @functools.cached_property
+    def plat(self) -> str:
+        """Asked of auditwheel on the first platform wheel only: a warm run repairs nothing."""
+        return self._plat or best_manylinux_tag() or "auto"
+
+    @classmethod
+    def for_variant(cls, variant: Variant, **kwargs: object) -> AuditwheelRepairer:
+        """The repairer for one selected variant: its never-graft and forbid lists, named by its label."""
+        return cls(variant.never_graft, forbid=variant.forbid, policy=variant.label, **kwargs)  # type: ignore[arg-type]
+
+    # -- the protocol --------------------------------------------------------------------------------
+
+    def repair(self, wheel: Path, out_dir: Path, log: IO[str] | None = None) -> RepairResult:
+        wheel = Path(wheel)
+        started = time.monotonic()
+        try:
+            _, _, _, tags = parse_wheel_filename(wheel.name)
+        except InvalidWheelFilename as exc:
+            raise BuildError(f"{wheel.name}: not a wheel file name: {exc}") from None
+        if all(tag.platform == "any" for tag in tags):
+            _write(log, f"# repair: {wheel.name} is pure Python; published as built\n")
+            return RepairResult(wheel, None, ())
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(dir=out_dir.absolute(), prefix=".repair-"))  # auditwheel runs in it
+        try:
+            return self._repair(wheel, out_dir, scratch, log, started)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    # -- the work ------------------------------------------------------------------------------------
+
+    def _repair(self, wheel: Path, out_dir: Path, scratch: Path, log: IO[str] | None, started: float) -> RepairResult:
+        try:
+            with zipfile.ZipFile(wheel) as zf:
+                input_members = frozenset(zf.namelist())
+            elves = _elf_files(wheel, scratch)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise BuildError(f"{wheel.name}: cannot read the wheel: {exc}", _log_path(log)) from None
+        if not elves:
+            _write(log, f"# repair: {wheel.name} holds no ELF file; nothing to repair, published as built\n")
+            return RepairResult(wheel, None, ())
+
+        own = {PurePosixPath(e.member).name for e in elves} | {e.soname for e in elves if e.soname}
+        for elf in elves:
+            for soname in elf.needed:
+                if soname not in own and matching_pattern(soname, self.forbid):
+                    raise BuildError(f"{wheel.name}: needs {soname}, which the {self.policy} policy forbids "
+                                     f"({elf.member})", _log_path(log))
+        for note in _unreachable_own_libraries(elves):
+            _write(log, f"# repair: note: {note}\n")
+
+        self._require_wildcard_excludes(wheel, log)
+        patchelf_path = self._path_with_scripts()
+        if shutil.which("patchelf", path=patchelf_path) is None:
+            raise BuildError(f"{wheel.name}: cannot repair: patchelf is not installed (wheelwright depends on the "
+                             "patchelf package; reinstall wheelwright)", _log_path(log))
+
+        excludes = list(dict.fromkeys([*self.never_graft, *self.forbid, *sorted(_literal(n) for n in own)]))
+        wheelhouse = scratch / "wheelhouse"
+        command = [self.python, "-P", "-m", "auditwheel", "-v", "repair", "--plat", self.plat, "-w", str(wheelhouse)]
+        for pattern in excludes:
+            command += ["--exclude", pattern]
+        command.append(str(wheel.resolve()))
+        env = dict(os.environ)
+        env["PATH"] = patchelf_path
+        env["SOURCE_DATE_EPOCH"] = str(self.source_date_epoch)
+        if self.library_path:
+            env["AUDITWHEEL_LD_LIBRARY_PATH"] = os.pathsep.join(
+                [*self.library_path, *filter(None, [os.environ.get("AUDITWHEEL_LD_LIBRARY_PATH")])])
+        _write(log, f"# repair: {' '.join(_quote(c) for c in command)}\n")
+        try:
+            run = subprocess.run(command, cwd=scratch, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, errors="replace", timeout=self.timeout)
+        except subprocess.TimeoutExpired as exc:
+            _write(log, _text(exc.output))
+            raise BuildError(f"{wheel.name}: auditwheel repair took longer than {self.timeout:g}s", _log_path(log)) from None
+        except OSError as exc:
+            raise BuildError(f"{wheel.name}: cannot run auditwheel: {exc}", _log_path(log)) from None
+        _write(log, run.stdout)
+        if run.returncode != 0:
+            reason = _reason(run.stdout).replace(str(wheel.resolve()), wheel.name)
+            raise BuildError(f"{wheel.name}: auditwheel repair failed: {reason}", _log_path(log))
+        produced = sorted(wheelhouse.glob("*.whl")) if wheelhouse.is_dir() else []
+        if len(produced) != 1:
+            raise BuildError(f"{wheel.name}: auditwheel repair wrote {len(produced)} wheels, expected one",
+                             _log_path(log))
+        repaired = produced[0]
+
+        grafted = self._grafted(wheel, repaired, run.stdout, input_members)
+        check_never_grafted(repaired, [*self.never_graft, *self.forbid], policy=self.policy, grafted=grafted,
+                            preexisting=input_members, label=wheel.name)
+        self._check_grafted_needs(wheel, repaired, grafted, own, scratch)
+        external = sorted({m["name"] for line in run.stdout.splitlines() if (m := _EXCLUDING.search(line))}
+                          - own)
+        external = [n for n in external if "/" not in n]
+
+        final = out_dir / repaired.name
+        if final.resolve() == wheel.resolve():
+            raise BuildError(f"{wheel.name}: the repaired wheel would replace the input; repair into another folder",
+                             _log_path(log))
+        os.replace(repaired, final)
+        tag = final.name[: -len(".whl")].rsplit("-", 1)[-1]
+        _write(log, f"# repair: {final.name} ({tag}) in {time.monotonic() - started:.1f}s; "
+                    f"grafted {[g.name for g in grafted] or 'nothing'}; left external {external or 'nothing'}\n")
+        return RepairResult(final, tag, grafted, tuple(external))
+
+    def _grafted(self, wheel: Path, repaired: Path, output: str, input_members: frozenset[str]) -> tuple[GraftedLibrary, ...]:
+        """What auditwheel copied in: its log says from where, the repaired wheel holds the copies."""
+        sources: dict[str, Path] = {}
+        for line in output.splitlines():
+            match = _GRAFTING.search(line)
+            if match:
+                dest = PurePosixPath(match["dest"])
+                # the destination is <name>.libs/<file>, relative to the unpacked wheel (or absolute in it)
+                sources["/".join(dest.parts[-2:])] = Path(match["source"])
+        result = []
+        with zipfile.ZipFile(repaired) as zf:
+            for member in zf.namelist():
+                parts = PurePosixPath(member).parts
+                if member.endswith("/") or len(parts) != 2 or not parts[0].endswith(".libs") or member in input_members:
+                    continue
+                source = sources.get(member)
+                if source is None:
+                    raise BuildError(f"{wheel.name}: auditwheel grafted {member} but its log does not say from where "
+                                     "(unsupported auditwheel output?)")
+                digest = hashlib.sha256()
+                with zf.open(member) as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(block)
+                soname = _source_soname(source)
+                result.append(GraftedLibrary(soname=soname, source=source, sha256=digest.hexdigest(), name=member))
+        return tuple(sorted(result, key=lambda g: g.name))
+
+    def _check_grafted_needs(self, wheel: Path, repaired: Path, grafted: Sequence[GraftedLibrary], own: set[str],
+                             scratch: Path) -> None:
+        """A grafted library must not pull in a forbidden one either (an excluded need stays a need)."""
+        if not self.forbid or not grafted:
+            return
+        for elf in _elf_files(repaired, scratch, only=[g.name for g in grafted]):
+            for soname in elf.needed:
+                if soname not in own and matching_pattern(soname, self.forbid):
+                    via = next(g.soname for g in grafted if g.name == elf.member)
+                    raise BuildError(f"{wheel.name}: needs {soname} (through the grafted {via}), which the "
+                                     f"{self.policy} policy forbids")
+
+    def _path_with_scripts(self) -> str:
+        """PATH with the auditwheel interpreter's scripts folder first: the patchelf wheel's binary lives there."""
+        scripts = sysconfig.get_path("scripts") if self.python == sys.executable else str(Path(self.python).parent)
+        return os.pathsep.join(filter(None, [scripts, str(Path(self.python).parent), os.environ.get("PATH", "")]))
+
+    def _require_wildcard_excludes(self, wheel: Path, log: IO[str] | None) -> None:
+        """auditwheel matches --exclude as fnmatch patterns only since 6.2; before, ``libfoo.so*`` matched nothing."""
+        if self.python != sys.executable:
+            return
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("auditwheel")
+        except PackageNotFoundError:
+            raise BuildError(f"{wheel.name}: cannot repair: auditwheel is not installed (reinstall wheelwright)",
+                             _log_path(log)) from None
+        numbers = tuple(int(n) for n in re.findall(r"\d+", found)[:2])
+        if numbers < (6, 2):
+            raise BuildError(f"{wheel.name}: cannot repair: auditwheel {found} matches --exclude literally; "
+                             "the never-graft patterns need auditwheel>=6.2", _log_path(log))
+
+
+def _source_soname(source: Path) -> str:
+    elf = _read_dynamic(source, source.name) if source.is_file() else None
+    return (elf.soname if elf and elf.soname else None) or source.name
+
+
+def _reason(output: str) -> str:
+    """auditwheel's own one-line reason for failing: argparse's ``error:`` line, or the exception's."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for line in reversed(lines):
+        match = re.search(r"repair: error: (.+)$", line) or re.match(r"(?:[\w.]*(?:Error|Exception)): (.+)$", line)
+        if match:
+            return match[1]
+    for line in reversed(lines):
+        match = re.match(r"(?:ERROR|CRITICAL):[\w.]+:(.+)$", line)
+        if match:
+            return match[1].strip()
+    return lines[-1] if lines else "no output"
+
+
+def _write(log: IO[str] | None, text: str) -> None:
+    if log is not None and text:
+        log.write(text if text.endswith("\n") else text + "\n")
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            log.flush()
+
+
+def _log_path(log: IO[str] | None) -> str | None:
+    name = getattr(log, "name", None)
+    return name if isinstance(name, str) and not name.startswith("<") else None
+
+
+def _text(output: str | bytes | None) -> str:
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""
+
+
+def _quote(arg: str) -> str:
+    return arg if re.fullmatch(r"[\w@%+=:,./-]+", arg) else "'" + arg.replace("'", "'\\''") + "'"
+
+
+__all__ = [
+    "AuditwheelRepairer", "GraftedLibrary", "PassThrough", "RepairResult", "Repairer", "best_manylinux_tag",
+    "check_never_grafted", "matching_pattern",
+]
