@@ -23,12 +23,12 @@ from wheelwright.outputs.matrix import build_matrix
 from wheelwright.sandbox.isolation import network_policy
 from wheelwright.config.project import Project
 from wheelwright.stages.repair import AuditwheelRepairer
-from wheelwright.outputs.report import failure_message, summary, write_outputs
+from wheelwright.outputs.report import BuildFailures, failure_message, summary, tail, write_outputs
 from wheelwright.fsutil import atomic_write_text
-from wheelwright.plan.published import IndexMetadataSource, RecipeAwareSource
+from wheelwright.app import open_index
 from wheelwright.recipes.api import declared_renames, recipe_names
 from wheelwright.config.renames import Renames, load_renames
-from wheelwright.run.schedule import BuildSettings, Planner, TreeBuilder, tail, target_tags
+from wheelwright.run.events import TextReporter
 from wheelwright.remote.sources import UnpackLimits
 from wheelwright.sessions import engine_sessions
 from wheelwright.config.toolchain import check_toolchain
@@ -68,7 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--accelerator-version", metavar="V", help="a row of the variant's matrix (default: its default_version)")
     build.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1)
     build.add_argument("--only", metavar="PKG", help="rebuild just PKG, taking everything else from the index")
-    build.add_argument("--python", default="3.11", metavar="X.Y", help="target interpreter (default 3.11)")
+    build.add_argument("--build-jobs", type=_positive_int, metavar="K",
+                       help="each build's own compile parallelism (MAX_JOBS, CMAKE_BUILD_PARALLEL_LEVEL, make/ninja -j); default cores // --jobs")
+    build.add_argument("--keep-going", action="store_true", help="build everything that does not depend on a failure, then report every failure")
+    build.add_argument("--plan", type=Path, metavar="FILE", help="execute this plan file (from `wheelwright plan`) instead of planning")
+    build.add_argument("--nodes", metavar="NAME==VER[,...]", help="build only these nodes of the plan; take the rest from --from-index")
+    build.add_argument("--from-index", metavar="DIR_OR_URL", help="where a slice takes the wheels it does not build (sha256 checked against the plan)")
+    build.add_argument("--python", default="3.11", metavar="X.Y[,X.Y]", help="target interpreter(s) (default 3.11); several share one plan")
     build.add_argument("--output-dir", type=Path, help="default: build/<variant>")
     build.add_argument("--cache-dir", type=Path, help="downloads and uv cache (default: ~/.cache/wheelwright)")
     build.add_argument("--sbom-dir", type=Path, help="default: sbom/<variant>")
@@ -86,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("requirements", nargs="*", metavar="REQ", help="default: the variant's stack")
     plan.add_argument("--variant", default="cpu")
     plan.add_argument("--accelerator-version", metavar="V")
-    plan.add_argument("--python", default="3.11", metavar="X.Y")
+    plan.add_argument("--python", default="3.11", metavar="X.Y[,X.Y]")
     plan.add_argument("--index-url", default=PYPI_SIMPLE)
     plan.add_argument("--output-dir", type=Path, help="where build-plan.json goes (default: build/<variant>)")
     plan.add_argument("--json", action="store_true", help="print the JSON instead of the text")
@@ -161,6 +167,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "toolchain":
             return _toolchain(select_variant(variants, args.variant, args.accelerator_version))
         return _build(args, project, variants)
+    except BuildFailures as exc:
+        for failure in exc.failures:
+            print(failure_message(failure.message, failure.log, tail(failure.log)), file=sys.stderr)
+        if len(exc.failures) > 1:
+            print(f"error: {len(exc.failures)} packages failed: {', '.join(f.node for f in exc.failures)}", file=sys.stderr)
+        return 1
     except BuildError as exc:
         print(failure_message(str(exc), exc.log_path, tail(exc.log_path)), file=sys.stderr)
         return 1
@@ -175,48 +187,23 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _index(url: str, cache_dir: Path, *, refresh: bool = False, offline: bool = False) -> SimpleJsonIndex:
-    if refresh and offline:
-        raise WheelwrightError("--refresh and --offline contradict each other: --offline never reads the index")
-    return SimpleJsonIndex(url, cache_dir, ttl=0 if refresh else 3600, offline=offline)
-
-
-def _planner(project: Project, variant, requirements, constraints, interpreter, index: SimpleJsonIndex, cache_dir: Path, *,
-             refresh: bool = False, permissive: bool = False) -> tuple[Planner, RecipeAwareSource, Renames, SimpleJsonIndex | None]:
-    """What build and plan share: renames, the vendor index, the recipe-aware metadata source, the resolver."""
-    renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))
-    prebuilt_index = (_index(variant.prebuilt_index, cache_dir / "prebuilt-index", refresh=refresh, offline=index.offline)
-                      if variant.prebuilt_index else None)
-    base = IndexMetadataSource(index, cache_dir / "sdists", target_tags(interpreter), offline=index.offline)
-    source = RecipeAwareSource(base, project.recipes_dir, variant, constraints, interpreter.version, prebuilt_index, permissive)
-    return Planner(requirements, source, constraints, renames, dict(interpreter.markers)), source, renames, prebuilt_index
-
-
-def _toolchain_gate(project: Project, variant, plan) -> None:
-    """Before any build: if a recipe in the tree has settings for this variant, its toolchain must be here."""
-    from wheelwright.recipes.api import load_recipe
-    from wheelwright.config.toolchain import require_toolchain
-
-    if any(load_recipe(project.recipes_dir, name).recipe.has_hooks_for(variant.name) for name in plan.packages):
-        require_toolchain(variant)
-
-
 def _plan(args: argparse.Namespace, project: Project, variants) -> int:
-    from wheelwright.plan.buildplan import make_build_plan
+    from wheelwright.app import interpreters, make_planner
+    from wheelwright.outputs.planview import make_plan_view
 
     variant = select_variant(variants, args.variant, args.accelerator_version)
     requirements = _requirements(args.requirements or list(variant.stack), variant)
-    interpreter = find_interpreter(args.python)
-    constraints = load_constraints(project.constraints_dir / c for c in variant.constraints)
-    cache_dir = default_cache_dir()
-    index = _index(args.index_url, cache_dir / "index", offline=args.offline)
-    planner, source, _, _ = _planner(project, variant, requirements, constraints, interpreter, index, cache_dir, permissive=True)
-    build_plan = make_build_plan(planner.plan(), requirements, variant=variant, variant_names=frozenset(variants),
-                                 constraints=constraints, index=index, project_root=project.root, python_version=interpreter.version,
-                                 wheel_only=frozenset(source.wheel_only))
-    target = (args.output_dir or project.output_dir(variant.label)) / "build-plan.json"
-    atomic_write_text(target, build_plan.to_json() + "\n")
-    print(build_plan.to_json() if args.json else f"{build_plan.render()}\nwritten: {target}")
+    pythons = interpreters(args.python)
+    output_dir = (args.output_dir or project.output_dir(variant.label)).resolve()
+    reporter = TextReporter(sys.stderr)
+    planning = make_planner(project, variant, frozenset(variants), requirements, pythons=pythons, index_url=args.index_url,
+                            cache_dir=default_cache_dir(), output_dir=output_dir, reporter=reporter, offline=args.offline, permissive=True)
+    graph = planning.planner.plan()
+    view = make_plan_view(graph, variant=variant, wheel_only=frozenset(planning.source.wheel_only))
+    atomic_write_text(output_dir / "plan.json", graph.to_json() + "\n")
+    target = output_dir / "build-plan.json"
+    atomic_write_text(target, view.to_json() + "\n")
+    print(view.to_json() if args.json else f"{view.render()}\nwritten: {output_dir / 'plan.json'} (the graph a build executes) and {target}")
     return 0
 
 
@@ -269,7 +256,7 @@ def _lint(args: argparse.Namespace, project: Project) -> int:
     cache_dir = default_cache_dir()
     report = lint_constraints(
         files,
-        index=_index(args.index_url, cache_dir / "index", refresh=args.refresh),
+        index=open_index(args.index_url, cache_dir / "index", refresh=args.refresh),
         renames=load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir)),
         recipes_dir=project.recipes_dir,
         python_version=args.python,
@@ -307,39 +294,86 @@ def _toolchain(variant) -> int:
 
 
 def _build(args: argparse.Namespace, project: Project, variants) -> int:
+    from wheelwright.app import build_jobs, interpreters, make_planner, toolchain_gate
+    from wheelwright.plan.graph import BuildGraph
+    from wheelwright.run.executor import Executor
+    from wheelwright.run.takes import DirectoryWheels, wheel_source
+    from wheelwright.run.worker import Stages, StageSettings
+    from wheelwright.sandbox.buildenv import UvEnvironments
+
     variant = select_variant(variants, args.variant, args.accelerator_version)
-    requirements = _requirements(args.requirements or ([args.only] if args.only else list(variant.stack)), variant)
+    if args.nodes and not args.plan:
+        raise WheelwrightError("--nodes needs --plan FILE: a slice is a slice of a plan")
+    plan_file = BuildGraph.from_json(_read(args.plan)) if args.plan else None
+    if plan_file is not None and plan_file.variant != variant.label:
+        raise WheelwrightError(f"{args.plan}: a plan for {plan_file.variant}, not {variant.label} (pass --variant)")
+    texts = list(plan_file.requested) if plan_file else (args.requirements or ([args.only] if args.only else list(variant.stack)))
+    requirements = _requirements(texts, variant)
     cache_dir = (args.cache_dir or default_cache_dir()).resolve()
     output_dir = (args.output_dir or project.output_dir(variant.label)).resolve()
-    settings = BuildSettings(
-        project=project,
-        variant=variant,
-        variant_names=frozenset(variants),
-        constraints=load_constraints(project.constraints_dir / c for c in variant.constraints),
-        interpreter=find_interpreter(args.python),
-        output_dir=output_dir,
-        cache_dir=cache_dir,
-        jobs=args.jobs,
-        only=canonicalize_name(args.only) if args.only else None,
-        source_date_epoch=int(os.environ.get("SOURCE_DATE_EPOCH", "315532800")),
-        sbom_dir=args.sbom_dir.resolve() if args.sbom_dir else None,
-        network=network_policy(args.allow_network),
-        offline=args.offline,
-        unpack_limits=UnpackLimits(args.max_unpack_files, args.max_unpack_size),
-    )
-    index = _index(args.index_url, cache_dir / "index", refresh=args.refresh, offline=args.offline)
-    planner, _, renames, prebuilt_index = _planner(project, variant, requirements, settings.constraints, settings.interpreter,
-                                                   index, cache_dir, refresh=args.refresh)
-    if settings.only is None:  # --only takes everything but its target from the index as it is
-        _toolchain_gate(project, settings.variant, planner.plan())
-    else:
-        planner = None
+    pythons = interpreters(",".join(plan_file.pythons) if plan_file else args.python)
+    jobs_per_build = build_jobs(args.jobs, args.build_jobs)
+    sde = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))
+    limits = UnpackLimits(args.max_unpack_files, args.max_unpack_size)
+    reporter = TextReporter(sys.stderr)
+    planning = make_planner(project, variant, frozenset(variants), requirements, pythons=pythons, index_url=args.index_url,
+                            cache_dir=cache_dir, output_dir=output_dir, reporter=reporter, refresh=args.refresh, offline=args.offline,
+                            source_date_epoch=sde, unpack_limits=limits, jobs_per_build=jobs_per_build)
+    network = network_policy(args.allow_network)
     with output_lock(output_dir, args.wait):
-        repairer = AuditwheelRepairer.for_variant(variant, source_date_epoch=settings.source_date_epoch)
-        builder = TreeBuilder(settings, index, repairer, planner=planner, renames=renames, prebuilt_index=prebuilt_index)
-        if builder.plan is not None:
-            atomic_write_text(output_dir / "plan.json", builder.plan.to_json() + "\n")
-        result = builder.run(requirements)
-        write_outputs(result, settings, full=settings.only is None)
+        graph = plan_file or planning.planner.plan()
+        only, wheels, forced = _slice(args, graph, output_dir)
+        toolchain_gate(graph, variant, sorted(only) if only is not None else None)
+        for path in (output_dir / "simple", output_dir / "logs", output_dir / ".state"):
+            path.mkdir(parents=True, exist_ok=True)
+        import shutil
+
+        shutil.rmtree(output_dir / "work", ignore_errors=True)  # a failed run's leftovers, kept until now for debugging
+        if plan_file is None and only is None:
+            atomic_write_text(output_dir / "plan.json", graph.to_json() + "\n")
+        settings = StageSettings(project=project, variant=variant, variant_names=frozenset(variants),
+                                 interpreters={p.version: p for p in pythons}, output_dir=output_dir, cache_dir=cache_dir,
+                                 sbom_dir=(args.sbom_dir.resolve() if args.sbom_dir else project.root / "sbom" / variant.label),
+                                 build_jobs=jobs_per_build, source_date_epoch=sde, network=network, offline=args.offline,
+                                 unpack_limits=limits, constraint_files=tuple(planning.constraints.files))
+        stages = Stages(settings, book=planning.book, repairer=AuditwheelRepairer.for_variant(variant, source_date_epoch=sde),
+                        environments=UvEnvironments(cache_dir / "uv"))
+        stages.local.remove_partial_files()  # a killed publish leaves a hidden temp file; the index never listed it
+        executor = Executor(stages, reporter, planner=planning.planner, jobs=args.jobs, keep_going=args.keep_going, only=only,
+                            wheels=wheel_source(args.from_index) if args.from_index else (DirectoryWheels(output_dir / "simple") if only is not None else None),
+                            forced=forced)
+        result = executor.run(graph)
+        if result.failures:
+            write_outputs(result, settings, network=network, full=False, python=pythons)
+            raise BuildFailures(result.failures)
+        final = planning.planner.plan() if only is None and plan_file is None else result.graph
+        write_outputs(result, settings, network=network, full=only is None, python=pythons, graph=final)
     print(summary(result, settings))
     return 0
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise WheelwrightError(f"{path}: cannot read the plan: {exc.strerror or exc}") from None
+
+
+def _slice(args: argparse.Namespace, graph, output_dir: Path) -> tuple[frozenset[str] | None, object, frozenset[str]]:
+    """--nodes / --only: which nodes this run builds; the rest come from an index."""
+    if args.only:
+        name = canonicalize_name(args.only)
+        chosen = frozenset(n for n, s in graph.nodes.items() if s.name == name)
+        return chosen, None, chosen
+    if not args.nodes:
+        return None, None, frozenset()
+    chosen = set()
+    for item in (i.strip() for i in args.nodes.split(",") if i.strip()):
+        name, _, version = item.partition("==")
+        matches = [n for n, s in graph.nodes.items() if s.name == canonicalize_name(name) and (not version or s.version == version)]
+        if not matches:
+            raise WheelwrightError(f"--nodes {item!r}: not a node of {args.plan} (nodes look like name==version)")
+        chosen.update(matches)
+    if not args.from_index and any(n not in chosen for n in graph.nodes):
+        raise WheelwrightError("--nodes needs --from-index DIR_OR_URL for the wheels the slice does not build")
+    return frozenset(chosen), None, frozenset()

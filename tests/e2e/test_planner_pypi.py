@@ -13,7 +13,7 @@ from wheelwright.config.interpreters import find_interpreter
 from wheelwright.plan.resolve import plan_install_tree
 from wheelwright.plan.published import IndexMetadataSource
 from wheelwright.config.renames import load_renames
-from wheelwright.run.schedule import target_tags
+from wheelwright.plan.tags import target_tags
 
 
 def _plan(*requirements: str, constraints: str = "cpu.txt"):

@@ -40,7 +40,7 @@ def test_a_git_sourced_package_builds_from_its_pinned_commit(workspace, fake_pyp
     assert run.code == 0, run.err
     graph = json.loads((workspace.output / "graph.json").read_text())
     node = next(n for n in graph["nodes"] if n["name"] == "gitpkg")
-    assert node["source_url"] == repo.as_uri() and node["source_commit"] == commit
+    assert node["source"]["url"] == repo.as_uri() and node["source"]["git_commit"] == commit
     (wheel,) = (workspace.output / "simple" / "gitpkg").glob("*.whl")
     sbom = json.loads((workspace.root / "sbom" / "cpu" / f"{wheel.name}.cdx.json").read_text())
     ancestor = sbom["metadata"]["component"]["pedigree"]["ancestors"][0]

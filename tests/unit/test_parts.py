@@ -11,7 +11,7 @@ from packaging.version import Version
 
 from wheelwright.config.constraints import load_constraints
 from wheelwright.errors import ConfigError, ResolutionError
-from wheelwright.plan.graph import Edge, Graph, NodeInfo, find_cycle
+from wheelwright.plan.graph import BuildGraph, Edge, NodeSpec, SourceRef, find_cycle
 from wheelwright.remote.index import SourceDistribution
 from wheelwright.config.interpreters import find_interpreter
 from wheelwright.recipes.patches import find_patches
@@ -66,15 +66,15 @@ def test_unsatisfiable_requirement_explains_with_constraint_line(tmp_path):
 
 
 def test_build_order_puts_build_environment_first():
-    graph = Graph()
-    for node in ("app==1", "tool==1", "helper==1", "lib==1"):
-        graph.add_node(NodeInfo(node, node.split("==")[0], "1"))
-    graph.add_edge(Edge("app==1", "tool==1", "build-system", "tool"))
-    graph.add_edge(Edge("tool==1", "helper==1", "install", "helper"))
-    graph.add_edge(Edge("app==1", "lib==1", "install", "lib"))
+    nodes = {n: NodeSpec(id=n, name=n.split("==")[0], version="1", python="3.11", source=SourceRef(kind="sdist", url="u", filename="f"))
+             for n in ("app==1", "tool==1", "helper==1", "lib==1")}
+    edges = (Edge("app==1", "tool==1", "build-system", "tool"), Edge("tool==1", "helper==1", "install", "helper"),
+             Edge("app==1", "lib==1", "install", "lib"))
+    graph = BuildGraph(variant="cpu", pythons=("3.11",), requested=("app",), nodes=nodes, edges=edges)
     order = graph.build_order()
     assert order.index("helper==1") < order.index("app==1") and order.index("tool==1") < order.index("app==1")
-    assert graph.build_needs("app==1") == {"tool==1", "helper==1"}
+    assert graph.build_closure("app==1") == {"tool==1", "helper==1"}
+    assert BuildGraph.from_json(graph.to_json()) == graph  # the plan file round-trips exactly
 
 
 def test_find_cycle_returns_closed_path():

@@ -252,4 +252,5 @@ def test_unpublished_metadata_is_asked_of_the_backend_before_the_build(workspace
     assert "re-planned: app==1.0: prepare_metadata_for_build_wheel requires ['lib>=1']" in run.err
     assert set(workspace.statuses()) == {"app==1.0", "lib==1.0"}
     plan = json.loads((workspace.output / "plan.json").read_text())
-    assert plan["packages"]["app"]["metadata"] is None  # the plan written before the build says what it did not know
+    app = next(n for n in plan["nodes"] if n["name"] == "app")  # the plan says where it learnt what nobody publishes
+    assert app["metadata_origin"] == "prepare_metadata_for_build_wheel" and app["requires"] == ["lib>=1"]

@@ -14,7 +14,7 @@ from wheelwright.cli import main
 from wheelwright.config.constraints import load_constraints
 from wheelwright.errors import ConfigError
 from wheelwright.config.toolchain import ToolchainError, check_toolchain, require_toolchain
-from wheelwright.config.variants import ToolCheck, every_variant, load_variants, select_variant
+from wheelwright.config.variants import PayloadKind, ToolCheck, every_variant, load_variants, select_variant
 
 SPECS = load_variants(REPO / "variants.toml")
 
@@ -55,6 +55,17 @@ def test_selection_errors_name_the_input():
 
 def test_versions_change_the_cache_fingerprint():
     assert select_variant(SPECS, "rocm", "6.4").fingerprint() != select_variant(SPECS, "rocm", "7.1").fingerprint()
+
+
+def test_gpu_payload_is_an_enum_and_an_unknown_one_names_file_family_and_choices(tmp_path):
+    assert select_variant(SPECS, "cuda").gpu_payload is PayloadKind.CUDA and select_variant(SPECS, "rocm").gpu_payload is PayloadKind.HIP
+    assert select_variant(SPECS, "cpu").gpu_payload is PayloadKind.NONE and select_variant(SPECS, "gaudi").gpu_payload is PayloadKind.VENDOR
+    assert [k for k in PayloadKind if k.requires_kernels] == [PayloadKind.CUDA, PayloadKind.HIP]
+    path = tmp_path / "variants.toml"
+    path.write_text('[variant.cuda]\ndescription = "CUDA"\ngpu_payload = "cdua"\n')
+    with pytest.raises(ConfigError) as error:
+        load_variants(path)
+    assert str(error.value) == f"{path}: [variant.cuda] is malformed: gpu_payload 'cdua' is not one of none, cuda, hip, vendor"
 
 
 def _fake_tool(directory: Path, name: str, output: str) -> None:

@@ -86,12 +86,13 @@ def _probe(executable: str) -> dict[str, str] | None:
         return None
     cache = _PROBE_CACHE / hashlib.sha256(f"{executable}|{stat.st_size}|{stat.st_mtime_ns}|{_MARKER_SCRIPT}".encode()).hexdigest()
     try:
-        return json.loads(cache.read_text())
+        cached: dict[str, str] = json.loads(cache.read_text())
+        return cached
     except (OSError, ValueError):
         pass
     try:
         out = subprocess.run([executable, "-c", _MARKER_SCRIPT], capture_output=True, text=True, timeout=30, check=True)
-        markers = json.loads(out.stdout)
+        markers: dict[str, str] = json.loads(out.stdout)
     except (OSError, subprocess.SubprocessError, json.JSONDecodeError):
         return None
     with contextlib.suppress(OSError):

@@ -7,6 +7,7 @@ directory are for.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import tomllib
@@ -16,6 +17,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 from wheelwright.errors import ConfigError
+
+
+class PayloadKind(enum.Enum):
+    """What accelerator code a variant's wheels carry (``gpu_payload`` in variants.toml)."""
+
+    NONE = "none"
+    CUDA = "cuda"
+    HIP = "hip"
+    VENDOR = "vendor"  # a vendor's own runtime (gaudi, tpu, spyre): nothing wheelwright can inspect
+
+    @property
+    def requires_kernels(self) -> bool:
+        """True where the variant's archs must be present in the wheels' GPU code (CUDA SASS/PTX, HIP code objects)."""
+        return self in (PayloadKind.CUDA, PayloadKind.HIP)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,7 +63,7 @@ class VariantSpec:
 
     name: str
     description: str
-    gpu_payload: Literal["none", "cuda", "hip", "vendor"] = "none"
+    gpu_payload: PayloadKind = PayloadKind.NONE
     env: Mapping[str, str] = field(default_factory=dict)
     stack: tuple[str, ...] = ()
     constraints: tuple[str, ...] = ()  # for variants without versions (cpu)
@@ -68,7 +83,7 @@ class Variant:
     name: str  # family: cpu, cuda, rocm… (recipes dispatch on this)
     version: str | None  # accelerator version, None for cpu
     description: str
-    gpu_payload: str = "none"
+    gpu_payload: PayloadKind = PayloadKind.NONE
     env: Mapping[str, str] = field(default_factory=dict)
     constraints: tuple[str, ...] = ()
     archs: tuple[str, ...] = ()
@@ -89,6 +104,7 @@ class Variant:
     def fingerprint(self) -> str:
         """Hash of every setting that can change a wheel built for this variant (part of cache keys)."""
         settings = {k: v for k, v in asdict(self).items() if k not in ("description", "stack")}
+        settings["gpu_payload"] = self.gpu_payload.value  # the string variants.toml holds: fingerprints stay what they were
         return hashlib.sha256(json.dumps(settings, sort_keys=True, default=list).encode()).hexdigest()
 
 
@@ -118,6 +134,13 @@ def _strings(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
+def _payload_kind(value: Any) -> PayloadKind:
+    try:
+        return PayloadKind(value)
+    except ValueError:
+        raise ValueError(f"gpu_payload {value!r} is not one of {', '.join(k.value for k in PayloadKind)}") from None
+
+
 def _spec(name: str, table: Mapping[str, Any], common_never_graft: tuple[str, ...]) -> VariantSpec:
     versions = {
         str(version): AcceleratorVersion(
@@ -136,7 +159,7 @@ def _spec(name: str, table: Mapping[str, Any], common_never_graft: tuple[str, ..
     return VariantSpec(
         name=name,
         description=str(table.get("description", name)),
-        gpu_payload=table.get("gpu_payload", "none"),
+        gpu_payload=_payload_kind(table.get("gpu_payload", "none")),
         env={str(k): str(v) for k, v in table.get("env", {}).items()},
         stack=_strings(table.get("stack", ())),
         constraints=_strings(table.get("constraints", ())),
@@ -173,7 +196,7 @@ def select_variant(specs: Mapping[str, VariantSpec], name: str, version: str | N
                        constraints=spec.constraints, never_graft=spec.never_graft, forbid=spec.forbid, prebuilt=spec.prebuilt,
                        prebuilt_index=spec.prebuilt_index, toolchain=spec.toolchain, stack=spec.stack)
     chosen = version or spec.default_version
-    if chosen not in spec.versions:
+    if chosen is None or chosen not in spec.versions:
         raise ConfigError(f"variant {name!r} has no accelerator version {chosen!r}; known: {', '.join(spec.versions)}")
     row = spec.versions[chosen]
     return Variant(

@@ -40,7 +40,7 @@ class VersionMatrix:
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         lines = []
         for index, row in enumerate(rows):
-            text = "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+            text = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
             if highlight and index and row[0] == "*":
                 text = f"\033[1m{text}\033[0m"
             lines.append(text)
@@ -62,7 +62,7 @@ def build_matrix(variants: Sequence[Variant], constraints_dir: Path) -> VersionM
 
 
 def _pins(constraints: Constraints) -> dict[str, str]:
-    result = {}
+    result: dict[str, str] = {}
     for name in constraints.by_name:
         specifier = constraints.specifier_for(name)
         exact = [s.version for s in specifier if s.operator == "=="]

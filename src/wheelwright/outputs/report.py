@@ -1,43 +1,60 @@
-"""What a run leaves behind for people and tools: graph.json, build-order.json, report.json."""
+"""What a run leaves behind for people and tools: graph.json, build-order.json, report.json, the stack SBOM."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from wheelwright.config.interpreters import Interpreter
+from wheelwright.errors import WheelwrightError
 from wheelwright.fsutil import atomic_write_bytes, atomic_write_text
-from wheelwright.run.schedule import BuildResult, BuildSettings
+from wheelwright.plan.graph import BuildGraph
+from wheelwright.run.executor import Execution, Failure
+from wheelwright.run.worker import StageSettings
+from wheelwright.sandbox.isolation import NetworkPolicy
 
 
-def write_outputs(result: BuildResult, settings: BuildSettings, *, full: bool) -> None:
-    """A partial (--only) run keeps the full run's graph; it only adds its own report."""
+class BuildFailures(WheelwrightError):
+    """One or more packages failed (with --keep-going, every one of them)."""
+
+    def __init__(self, failures: Sequence[Failure]) -> None:
+        super().__init__("; ".join(f.message for f in failures))
+        self.failures = tuple(failures)
+
+
+def write_outputs(result: Execution, settings: StageSettings, *, network: NetworkPolicy, full: bool, python: Sequence[Interpreter],
+                  graph: BuildGraph | None = None) -> None:
+    """A partial run (a slice, --only, a failure) keeps the full run's graph; it only adds its own report."""
     out = settings.output_dir
-    if full:
-        atomic_write_text(out / "graph.json", result.graph.to_json() + "\n")
-        atomic_write_text(out / "build-order.json", json.dumps(result.graph.build_order(), indent=1) + "\n")
-        _write_stack_sbom(result, settings)
-    report = {
+    if full and graph is not None:
+        atomic_write_text(out / "graph.json", graph.to_json() + "\n")
+        atomic_write_text(out / "build-order.json", json.dumps(graph.build_order(), indent=1) + "\n")
+        _write_stack_sbom(result, graph, settings)
+    report: dict[str, Any] = {
         "variant": settings.variant.label,
-        "python": settings.interpreter.full_version,
-        "jobs": settings.jobs,
-        "only": settings.only,
-        "network": settings.network.description,
+        "python": ",".join(p.full_version for p in python),
+        "build_jobs": settings.build_jobs,
+        "network": network.description,
         "offline": settings.offline,
         "seconds": round(result.seconds, 3),
-        "nodes": {o.id: {"status": o.status, "wheel": o.wheel, "seconds": o.seconds, "started_at": o.started_at, "finished_at": o.finished_at,
-                         "gpu_payload": list(json.loads(o.facts_json).get("gpu_payload", ())) if o.facts_json else []}
-                  for o in sorted(result.outcomes, key=lambda o: o.id)},
+        "nodes": {o.node: {"status": o.status, "wheel": o.wheel, "sha256": o.sha256, "seconds": o.seconds, "started_at": o.started_at,
+                           "finished_at": o.finished_at,
+                           "gpu_payload": list(json.loads(o.facts_json).get("gpu_payload", ())) if o.facts_json else []}
+                  for o in sorted(result.outcomes, key=lambda o: o.node)},
+        "failures": [{"node": f.node, "message": f.message, "log": f.log} for f in result.failures],
+        "skipped": dict(sorted(result.skipped.items())),
     }
     atomic_write_text(out / "report.json", json.dumps(report, indent=1) + "\n")
 
 
-def _write_stack_sbom(result: BuildResult, settings: BuildSettings) -> None:
+def _write_stack_sbom(result: Execution, graph: BuildGraph, settings: StageSettings) -> None:
     """Regenerated only when a wheel or an edge changed: a warm run never imports the SBOM library."""
     facts = sorted(o.facts_json for o in result.outcomes if o.facts_json)
-    edges = sorted((e.parent, e.child) for e in result.graph.edges if e.kind in ("toplevel", "install"))
+    edges = sorted((e.parent, e.child) for e in graph.edges if e.kind in ("toplevel", "install"))
     key = hashlib.sha256(json.dumps([facts, edges, settings.source_date_epoch]).encode()).hexdigest()
-    assert settings.sbom_dir is not None
     stack, stamp = settings.sbom_dir / "stack.cdx.json", settings.state_dir / "stack-sbom.key"
     if stack.is_file() and stamp.is_file() and stamp.read_text() == key:
         return
@@ -49,9 +66,11 @@ def _write_stack_sbom(result: BuildResult, settings: BuildSettings) -> None:
     atomic_write_text(stamp, key)
 
 
-def summary(result: BuildResult, settings: BuildSettings) -> str:
-    built, cached, index, prebuilt = (len(result.by_status(s)) for s in ("built", "cached", "index", "prebuilt"))
-    parts = [f"{built} built", f"{cached} cached"] + ([f"{index} taken from the index"] if index else []) + ([f"{prebuilt} prebuilt vendor wheels"] if prebuilt else [])
+def summary(result: Execution, settings: StageSettings) -> str:
+    counts = {s: len(result.by_status(s)) for s in ("built", "cached", "index", "prebuilt", "shared")}
+    parts = [f"{counts['built']} built", f"{counts['cached']} cached"] + ([f"{counts['index']} taken from the index"] if counts["index"] else []) \
+        + ([f"{counts['prebuilt']} prebuilt vendor wheels"] if counts["prebuilt"] else []) \
+        + ([f"{counts['shared']} pure wheels shared across interpreters"] if counts["shared"] else [])
     return f"{settings.variant.label}: {len(result.outcomes)} packages ({', '.join(parts)}) in {result.seconds:.1f}s -> {settings.simple_dir}"
 
 
@@ -65,5 +84,11 @@ def failure_message(message: str, log_path: str | None, tail_lines: list[str]) -
     return "\n".join(lines)
 
 
-def load_report(output_dir: Path) -> dict:
-    return json.loads((output_dir / "report.json").read_text())
+def tail(path: str | None, lines: int = 30) -> list[str]:
+    if not path or not Path(path).exists():
+        return []
+    return Path(path).read_text(errors="replace").splitlines()[-lines:]
+
+
+def load_report(output_dir: Path) -> dict[str, Any]:
+    return json.loads((output_dir / "report.json").read_text())  # type: ignore[no-any-return]

@@ -215,9 +215,6 @@ class RecipeAwareSource:
         return [Release(v, False, None) for v in versions]
 
     def metadata(self, name: str, version: Version) -> PublishedMetadata | None:
-        from wheelwright.recipes.api import RecipeContext
-
-        loaded = self.recipe(name)
         published = None
         prebuilt = self._prebuilt_files(name)
         try:
@@ -228,17 +225,26 @@ class RecipeAwareSource:
                 published = self.base.metadata(name, version)
         except (ResolutionError, SourceError):
             published = None
+        return self.with_recipe(name, version, published)
+
+    def with_recipe(self, name: str, version: Version, published: PublishedMetadata | None) -> PublishedMetadata | None:
+        """Published (or built) metadata as this variant's build will declare it: the recipe's dropped
+        requirements out, its added ones in. Unknown stays unknown: additions alone are not the whole story."""
+        from wheelwright.recipes.api import RecipeContext
+
+        if published is None:
+            return None
+        loaded = self.recipe(name)
         context = RecipeContext(name=name, version=version, variant=self.variant, python_version=self.python_version, source_dir=None, jobs=1)
-        extra = tuple(loaded.requires(context)) + tuple(loaded.build_requires(context))
+        extra = tuple(loaded.requires(context))  # build_requires are build edges, planned per node, never runtime ones
         dropped = loaded.drop_requires(context)
-        if published is not None and dropped:
+        if dropped:
             kept = tuple(r for r in published.requires_dist if not any(fnmatch.fnmatch(_requirement_name(r), p) for p in dropped))
             published = PublishedMetadata(kept, published.requires_python, f"{published.origin} - dropped by recipes/{loaded.path.name}", published.kind)
         if not extra:
             return published
-        origin = f"{published.origin} + recipes/{loaded.path.name}" if published else f"recipes/{loaded.path.name} only"
-        return PublishedMetadata((published.requires_dist if published else ()) + extra,
-                                 published.requires_python if published else None, origin, published.kind if published else "recipe")
+        return PublishedMetadata(published.requires_dist + extra, published.requires_python,
+                                 f"{published.origin} + recipes/{loaded.path.name}", published.kind)
 
     def why_unavailable(self, name: str) -> str:
         source = self.recipe(name).recipe.source

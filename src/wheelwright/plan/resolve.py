@@ -16,6 +16,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, Resolver
 from resolvelib.resolvers import ResolutionTooDeep
+from resolvelib.structs import RequirementInformation
 
 from wheelwright.config.constraints import Constraints
 from wheelwright.errors import ResolutionError
@@ -67,7 +68,7 @@ class Plan:
         )
 
 
-class _Provider(AbstractProvider):
+class _Provider(AbstractProvider[Requirement, Candidate, str]):
     def __init__(self, source: MetadataSource, constraints: Constraints, renames: Renames, markers: Mapping[str, str],
                  python_version: str, overrides: Mapping[tuple[str, Version], PublishedMetadata]) -> None:
         self.source = source
@@ -86,7 +87,9 @@ class _Provider(AbstractProvider):
         extras = requirement_or_candidate.extras
         return f"{name}[{','.join(sorted(extras))}]" if extras else name
 
-    def get_preference(self, identifier, resolutions, candidates, information, backtrack_causes) -> tuple:
+    def get_preference(self, identifier: str, resolutions: Mapping[str, Candidate], candidates: Mapping[str, Iterator[Candidate]],
+                       information: Mapping[str, Iterator[RequirementInformation[Requirement, Candidate]]],
+                       backtrack_causes: Sequence[RequirementInformation[Requirement, Candidate]]) -> tuple[bool, bool, str]:
         pinned = any(s.operator in ("==", "===") for info in information[identifier] for s in info.requirement.specifier)
         causes = {self.identify(c.requirement) for c in backtrack_causes}
         return (not pinned, identifier not in causes, identifier)
@@ -166,7 +169,7 @@ def plan_install_tree(
     return Plan(packages, tuple(sorted(set(edges))))
 
 
-def _explain(causes: Iterable, constraints: Constraints, renames: Renames, source: MetadataSource) -> str:
+def _explain(causes: Iterable[RequirementInformation[Requirement, Candidate]], constraints: Constraints, renames: Renames, source: MetadataSource) -> str:
     """Which parents require what, and which constraint lines exclude it: one line, read left to right."""
     parts: list[str] = []
     names: list[str] = []

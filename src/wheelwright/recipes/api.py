@@ -155,6 +155,10 @@ class Recipe:
         """The variant's own function if there is one, else the generic one, else None."""
         return self._hooks.get((hook, variant)) or self._hooks.get((hook, None))
 
+    def hooks(self) -> list[tuple[str, str | None]]:
+        """(hook name, variant or None) for every registered function."""
+        return list(self._hooks)
+
     def variants(self) -> set[str]:
         return {v for (_, v) in self._hooks if v is not None}
 

@@ -6,6 +6,7 @@ import hashlib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -45,7 +46,7 @@ def _same_version(text: str, version: Version) -> bool:
         return False
 
 
-def apply_patches(patches: tuple[Patch, ...], source_dir: Path, log) -> None:
+def apply_patches(patches: tuple[Patch, ...], source_dir: Path, log: IO[str]) -> None:
     """Apply each patch (dry run first, so a failure leaves nothing half-applied) or raise naming it."""
     for patch in patches:
         for extra in (["--dry-run"], []):

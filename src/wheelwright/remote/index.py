@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from packaging.tags import Tag
 from packaging.utils import (
@@ -133,24 +133,25 @@ class SimpleJsonIndex:
         request = urllib.request.Request(url, headers={"Accept": accept, "User-Agent": "wheelwright"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.read()
+                body: bytes = response.read()
+                return body
         except urllib.error.HTTPError as exc:
             raise SourceError(f"{url}: index answered HTTP {exc.code}") from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise SourceError(f"{url}: unreachable ({exc})") from None
 
-    def _page(self, name: str) -> dict:
+    def _page(self, name: str) -> dict[str, Any]:
         cached = self.cache_dir / f"{name}.json"
         if self.offline:
             try:
-                return json.loads(cached.read_bytes())
+                return _json_object(cached.read_bytes())
             except OSError:
                 raise OfflineMiss(f"{name}: its index page is not in the local cache {cached}") from None
             except ValueError:
                 raise OfflineMiss(f"{name}: its cached index page {cached} is corrupt") from None
         try:
             if self.ttl > 0 and time.time() - cached.stat().st_mtime < self.ttl:
-                return json.loads(cached.read_bytes())
+                return _json_object(cached.read_bytes())
         except (OSError, ValueError):
             pass
         url = f"{self.url}/{name}/"
@@ -164,14 +165,19 @@ class SimpleJsonIndex:
             raise SourceError(f"{url}: index answered HTTP {exc.code}") from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             if cached.exists():  # offline but cached: stale data beats no data
-                return json.loads(cached.read_bytes())
+                return _json_object(cached.read_bytes())
             raise SourceError(f"{url}: index unreachable ({exc}) and nothing cached") from None
-        data = json.loads(body)
+        data = _json_object(body)
         atomic_write_bytes(cached, body)
         return data
 
 
-def _parse_project(name: str, page: dict) -> list[IndexFile]:
+def _json_object(raw: bytes) -> dict[str, Any]:
+    page: dict[str, Any] = json.loads(raw)
+    return page
+
+
+def _parse_project(name: str, page: dict[str, Any]) -> list[IndexFile]:
     result = []
     for entry in page.get("files", []):
         filename = entry["filename"]

@@ -3,12 +3,17 @@ costs a few kilobytes, which is what lets the resolver and the lint see GPU pack
 
 from __future__ import annotations
 
+import http.client
 import io
 import urllib.error
 import urllib.request
 import zipfile
+from typing import TYPE_CHECKING
 
 from wheelwright.errors import SourceError
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 
 class _RangeFile(io.RawIOBase):
@@ -20,9 +25,10 @@ class _RangeFile(io.RawIOBase):
         self.position = 0
         self.size = self._size()
 
-    def _open(self, headers: dict[str, str]):
+    def _open(self, headers: dict[str, str]) -> http.client.HTTPResponse:
         request = urllib.request.Request(self.url, headers={"User-Agent": "wheelwright", **headers})
-        return urllib.request.urlopen(request, timeout=self.timeout)
+        response: http.client.HTTPResponse = urllib.request.urlopen(request, timeout=self.timeout)
+        return response
 
     def _size(self) -> int:
         with self._open({"Range": "bytes=-1"}) as response:
@@ -45,7 +51,8 @@ class _RangeFile(io.RawIOBase):
         self.position = max(0, base + offset)
         return self.position
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        buffer = memoryview(buffer)
         if self.position >= self.size or len(buffer) == 0:
             return 0
         end = min(self.size, self.position + max(len(buffer), 1 << 16)) - 1

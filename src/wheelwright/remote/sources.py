@@ -14,6 +14,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from wheelwright.errors import OfflineMiss, SourceError
 from wheelwright.fsutil import atomic_writer, sha256_file
@@ -60,7 +61,7 @@ def fetch_git(source: SourceDistribution, cache_dir: Path, *, offline: bool = Fa
     return target, commit
 
 
-def _deterministic_tar(tree: Path, prefix: str, out) -> None:  # type: ignore[no-untyped-def]
+def _deterministic_tar(tree: Path, prefix: str, out: BinaryIO) -> None:
     """Sorted members, fixed owners and times, no .git: the same commit always packs to the same bytes."""
     with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for path in sorted(tree.rglob("*")):

@@ -28,9 +28,10 @@ class RecordStore:
     def get(self, kind: str, key: str) -> dict[str, Any] | None:
         path = self.root / kind / f"{key}.json"
         try:
-            return json.loads(path.read_text())
+            record: dict[str, Any] = json.loads(path.read_text())
         except (OSError, ValueError):
             return None
+        return record
 
     def put(self, kind: str, key: str, record: dict[str, Any]) -> None:
         atomic_write_text(self.root / kind / f"{key}.json", json.dumps(record, indent=1, sort_keys=True))

@@ -88,3 +88,24 @@ class UvEnvironment:
              "--cache-dir", str(self._uv_cache), "--python", str(self.python), *map(str, wheels)],
             cwd=self.path, env=self._env, log=log, what="installing build dependencies",
         )
+
+
+class EnvironmentFactory(Protocol):
+    """How the stages get a build environment; they never look behind it (uv today, a test fake, a container later)."""
+
+    def create(self, path: Path, interpreter: Path, env: Mapping[str, str], log: IO[str]) -> BuildEnvironment: ...
+
+    def open(self, path: Path, env: Mapping[str, str]) -> BuildEnvironment: ...
+
+
+class UvEnvironments:
+    """Build environments made by uv, sharing one uv cache."""
+
+    def __init__(self, uv_cache: Path) -> None:
+        self.uv_cache = uv_cache
+
+    def create(self, path: Path, interpreter: Path, env: Mapping[str, str], log: IO[str]) -> BuildEnvironment:
+        return UvEnvironment.create(path, interpreter, self.uv_cache, env, log)
+
+    def open(self, path: Path, env: Mapping[str, str]) -> BuildEnvironment:
+        return UvEnvironment(path, self.uv_cache, env)

@@ -7,56 +7,23 @@ import subprocess
 import threading
 import tomllib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO, TypeVar
 
 from pyproject_hooks import BackendUnavailable, BuildBackendHookCaller, HookMissing
 
 from wheelwright.errors import BuildError, SourceError
+from wheelwright.plan.buildsystem import LEGACY_BACKEND, BuildSystem, read_build_system
 from wheelwright.sandbox.isolation import NetworkPolicy, egress_report
 
-#: PEP 517's fallback for projects without a [build-system] table.
-LEGACY_BACKEND = ("setuptools.build_meta:__legacy__", ("setuptools>=40.8.0",))
-
-
-@dataclass(frozen=True)
-class BuildSystem:
-    """The [build-system] table, with PEP 517 defaults filled in."""
-
-    requires: tuple[str, ...]
-    backend: str
-    backend_path: tuple[str, ...] | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"requires": list(self.requires), "backend": self.backend, "backend_path": list(self.backend_path) if self.backend_path is not None else None}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> BuildSystem:
-        path = data.get("backend_path")
-        return cls(tuple(data["requires"]), data["backend"], tuple(path) if path is not None else None)
-
-
-def read_build_system(source_dir: Path, label: str) -> BuildSystem:
-    pyproject = source_dir / "pyproject.toml"
-    if not pyproject.exists():
-        return BuildSystem(LEGACY_BACKEND[1], LEGACY_BACKEND[0], None)
-    try:
-        table = tomllib.loads(pyproject.read_text()).get("build-system", {})
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SourceError(f"{label}: pyproject.toml is not valid TOML: {exc}") from None
-    if "build-backend" not in table:
-        return BuildSystem(tuple(table.get("requires", LEGACY_BACKEND[1])), LEGACY_BACKEND[0], None)
-    path = table.get("backend-path")
-    return BuildSystem(tuple(table.get("requires", ())), table["build-backend"], tuple(path) if path is not None else None)
-
-
+_T = TypeVar("_T")
 _current_log = threading.local()
 _default_showwarning = warnings.showwarning
 
 
-def _showwarning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+def _showwarning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: TextIO | None = None, line: str | None = None) -> None:
     """pyproject-hooks re-raises the backend's warnings in our process: send them to that package's log."""
     log = getattr(_current_log, "log", None)
     if log is None:
@@ -81,7 +48,7 @@ class Backend:
             runner=self._run, python_executable=str(python),
         )
 
-    def _run(self, cmd: list[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
+    def _run(self, cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
         self._log.write(f"$ {' '.join(cmd)}\n")
         self._log.flush()
         env = {**self._env, **(extra_environ or {})}
@@ -123,14 +90,15 @@ class Backend:
             raise BuildError(f"{self._label}: backend returned no wheel (got {name!r})", getattr(self._log, "name", None))
         return wheel
 
-    def _call(self, hook: str, function):
+    def _call(self, hook: str, function: Callable[[], _T]) -> _T:
         _current_log.log = self._log
         try:
             return function()
         except subprocess.CalledProcessError as exc:
             raise BuildError(f"{self._label}: {hook} failed (exit {exc.returncode}){self._egress()}", getattr(self._log, "name", None)) from None
         except BackendUnavailable as exc:
-            raise BuildError(f"{self._label}: build backend unavailable: {exc.message or exc}", getattr(self._log, "name", None)) from None
+            reason = str(exc).partition("\n")[0]  # its message; pyproject-hooks (>=1.1) has no .message and appends the hook's traceback
+            raise BuildError(f"{self._label}: build backend unavailable: {reason}", getattr(self._log, "name", None)) from None
         except HookMissing as exc:
             raise BuildError(f"{self._label}: backend has no {exc.hook_name} hook", getattr(self._log, "name", None)) from None
         finally:

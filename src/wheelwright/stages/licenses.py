@@ -125,7 +125,7 @@ def license_from_metadata(metadata: bytes | str | email.message.Message) -> Lice
     specific = sorted({c.removeprefix("License ::").strip() for c in classifiers if c.startswith("License ::")} - _GENERIC)
     if specific:
         mapped = [CLASSIFIERS.get(c) for c in specific]
-        unmapped = [c for c, spdx in zip(specific, mapped) if spdx is None]
+        unmapped = [c for c, spdx in zip(specific, mapped, strict=True) if spdx is None]
         if not unmapped:
             ids = sorted(set(m for m in mapped if m))
             expression = ids[0] if len(ids) == 1 else " AND ".join(ids)

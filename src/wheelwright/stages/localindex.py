@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import html
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from packaging.tags import Tag
@@ -49,7 +50,7 @@ class LocalIndex:
         directory = self.root / canonicalize_name(name)
         return sorted(directory.glob("*.whl")) if directory.is_dir() else []
 
-    def best_wheel(self, name: str, accept, tags: frozenset[Tag]) -> tuple[Version, Path] | None:
+    def best_wheel(self, name: str, accept: Callable[[Version], bool], tags: frozenset[Tag]) -> tuple[Version, Path] | None:
         """Newest wheel of ``name`` whose version ``accept`` takes and whose tags fit the target."""
         best: tuple[Version, Path] | None = None
         for wheel in self.wheels(name):

@@ -46,15 +46,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import IO, Any, cast
 
-from elftools.elf.dynamic import DynamicSection, DynamicSegment
+from elftools.elf.dynamic import DynamicSection, DynamicSegment, DynamicTag
 from elftools.elf.elffile import ELFFile
 
 try:  # optional: only compressed HIP bundles written with zstd need it
     import zstandard as _zstd
 except ImportError:  # pragma: no cover - depends on the environment
-    _zstd = None
+    _zstd = None  # type: ignore[assignment]  # _compressed_bundle checks for None before _decompress uses it
 
 ELF_MAGIC = b"\x7fELF"
 FATBIN_MAGIC = 0xBA55ED50
@@ -238,7 +238,7 @@ class WheelPayload:
 # --- one ELF file ---------------------------------------------------------------------------------
 
 
-def inspect_elf(source: str | os.PathLike | bytes | bytearray | memoryview, name: str | None = None, *,
+def inspect_elf(source: str | os.PathLike[str] | bytes | bytearray | memoryview, name: str | None = None, *,
                 runtimes: Mapping[str, Iterable[str]] = RUNTIME_LIBRARIES) -> ModulePayload:
     """Report the device code and accelerator runtimes of one ELF file (a path, or its bytes).
 
@@ -284,7 +284,7 @@ def _inspect_buffer(buf: bytes | mmap.mmap, name: str, runtimes: Mapping[str, It
 
 
 def _inspect_elf(buf: bytes | mmap.mmap, name: str, runtimes: Mapping[str, Iterable[str]]) -> ModulePayload:
-    elf = ELFFile(buf if isinstance(buf, mmap.mmap) else io.BytesIO(buf))
+    elf = ELFFile(cast("IO[bytes]", buf) if isinstance(buf, mmap.mmap) else io.BytesIO(buf))  # an mmap reads and seeks like a file
     device_code = elf.little_endian  # fatbins and bundles are little-endian; s390x modules carry none
     images: list[CudaImage] = []
     bundles: list[HipBundle] = []
@@ -302,7 +302,7 @@ def _inspect_elf(buf: bytes | mmap.mmap, name: str, runtimes: Mapping[str, Itera
         kind = section["sh_type"]
         if isinstance(section, DynamicSection) and not dynamic_seen:
             dynamic_seen = True
-            needed = [tag.needed for tag in section.iter_tags("DT_NEEDED")]
+            needed = [tag_string(tag, "needed") for tag in section.iter_tags("DT_NEEDED")]
             continue
         if not device_code or kind == "SHT_NOBITS" or section.name not in (*FATBIN_SECTIONS, BUNDLE_SECTION):
             continue
@@ -314,13 +314,13 @@ def _inspect_elf(buf: bytes | mmap.mmap, name: str, runtimes: Mapping[str, Itera
             found, why = _parse_bundles(buf, start, start + size)
             bundles += found
         else:
-            found, why = _parse_fatbins(buf, start, start + size, section.name)
-            images += found
+            cubins, why = _parse_fatbins(buf, start, start + size, section.name)
+            images += cubins
         notes += why
     if not dynamic_seen and elf.num_sections() == 0:
         for segment in elf.iter_segments():
             if isinstance(segment, DynamicSegment):
-                needed = [tag.needed for tag in segment.iter_tags("DT_NEEDED")]
+                needed = [tag_string(tag, "needed") for tag in segment.iter_tags("DT_NEEDED")]
                 break
     links = tuple(_runtime_links(needed, runtimes))
     device = machine in ("EM_CUDA", EM_CUDA, "EM_AMDGPU", EM_AMDGPU)
@@ -336,6 +336,13 @@ def _inspect_elf(buf: bytes | mmap.mmap, name: str, runtimes: Mapping[str, Itera
 _DEVICE_CODE = {"cuda": "CUDA kernels", "hip": "HIP code objects"}
 
 
+def tag_string(tag: DynamicTag, field: str) -> str:
+    """The string pyelftools resolves for a DT_NEEDED, DT_SONAME, DT_RPATH or DT_RUNPATH tag (``field``:
+    "needed", "soname", "rpath", "runpath"); it sets that attribute at run time, so no type declares it."""
+    value: str = getattr(tag, field)
+    return value
+
+
 def _runtime_links(needed: Iterable[str], table: Mapping[str, Iterable[str]]) -> Iterator[RuntimeLink]:
     for soname in needed:
         for family, patterns in table.items():
@@ -344,7 +351,7 @@ def _runtime_links(needed: Iterable[str], table: Mapping[str, Iterable[str]]) ->
                 break
 
 
-def _standalone_cubin(elf: Any, size: int) -> CudaImage:
+def _standalone_cubin(elf: ELFFile, size: int) -> CudaImage:
     """A bare .cubin: the arch is in e_flags (low byte before CUDA ELF ABI 8, the next byte from 8 on)."""
     flags = elf.header["e_flags"]
     abi = elf.header["e_ident"]["EI_ABIVERSION"]
@@ -544,9 +551,9 @@ def _decompress(method: int, payload: bytes, size: int, bounded: bool) -> tuple[
         return data, len(payload) - len(stream.unused_data)
     if bounded:
         return _zstd.ZstdDecompressor().decompress(payload, max_output_size=size), len(payload)
-    stream = _zstd.ZstdDecompressor().decompressobj()
-    data = stream.decompress(payload)
-    return data[:size], len(payload) - len(getattr(stream, "unused_data", b""))
+    zstream = _zstd.ZstdDecompressor().decompressobj()
+    data = zstream.decompress(payload)
+    return data[:size], len(payload) - len(getattr(zstream, "unused_data", b""))
 
 
 def _bundle_notes(bundles: list[HipBundle]) -> list[str]:
@@ -589,7 +596,7 @@ TEXT_SUFFIXES = frozenset({
 })
 
 
-def inspect_wheel(wheel: str | os.PathLike, *, runtimes: Mapping[str, Iterable[str]] = RUNTIME_LIBRARIES,
+def inspect_wheel(wheel: str | os.PathLike[str], *, runtimes: Mapping[str, Iterable[str]] = RUNTIME_LIBRARIES,
                   workers: int | None = None) -> WheelPayload:
     """Every ELF member of ``wheel``: ``.so`` files, and any other member that starts with an ELF (or a
     bare fatbin or offload bundle) magic. Source and text files (TEXT_SUFFIXES) and dist-info are not opened.
@@ -701,7 +708,7 @@ def render(payload: WheelPayload | ModulePayload | Iterable[ModulePayload]) -> s
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [title] if title else []
     for index, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[4])  # the notes column is not padded
         if index == 0:
             lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 5)
     return "\n".join(line.rstrip() for line in lines) + "\n"

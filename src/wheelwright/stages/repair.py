@@ -161,6 +161,8 @@ def _read_dynamic(path: Path, member: str) -> _Elf | None:
     from elftools.elf.dynamic import DynamicSection
     from elftools.elf.elffile import ELFFile
 
+    from wheelwright.stages.payload import tag_string
+
     soname, needed, rpaths = None, [], []
     try:
         with open(path, "rb") as handle:
@@ -170,13 +172,13 @@ def _read_dynamic(path: Path, member: str) -> _Elf | None:
                     continue
                 for tag in section.iter_tags():
                     if tag.entry.d_tag == "DT_SONAME":
-                        soname = tag.soname
+                        soname = tag_string(tag, "soname")
                     elif tag.entry.d_tag == "DT_NEEDED":
-                        needed.append(tag.needed)
+                        needed.append(tag_string(tag, "needed"))
                     elif tag.entry.d_tag == "DT_RPATH":
-                        rpaths += tag.rpath.split(":")
+                        rpaths += tag_string(tag, "rpath").split(":")
                     elif tag.entry.d_tag == "DT_RUNPATH":
-                        rpaths += tag.runpath.split(":")
+                        rpaths += tag_string(tag, "runpath").split(":")
     except (ELFError, OSError, ValueError, KeyError):
         return None
     return _Elf(member, soname, tuple(needed), tuple(r for r in rpaths if r))

@@ -74,7 +74,7 @@ import warnings
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -292,8 +292,8 @@ def _wheel_component(facts: WheelFacts, *, ref: str, embedded: bool, ref_prefix:
         *([("wheelwright:former-names", ",".join(facts.former_names))] if facts.former_names else []),
         *([("wheelwright:prebuilt", "true")] if facts.prebuilt else []),
         *([("wheelwright:content-sha256", facts.content_sha256)] if facts.content_sha256 else []),
-        *((("wheelwright:patch", f"{p.file_name} sha256:{p.sha256}") for p in facts.patches)),
-        *((("wheelwright:gpu-payload", entry) for entry in facts.gpu_payload)),
+        *(("wheelwright:patch", f"{p.file_name} sha256:{p.sha256}") for p in facts.patches),
+        *(("wheelwright:gpu-payload", entry) for entry in facts.gpu_payload),
         *_license_properties(facts.license),
     ]
     patches = [
@@ -459,7 +459,7 @@ def _metadata(main: Component, source_date_epoch: int, embedded: bool | None) ->
     ]
     copy = [] if embedded is None else [Property(name="wheelwright:sbom-copy", value="embedded" if embedded else "published")]
     return BomMetaData(
-        timestamp=datetime.fromtimestamp(source_date_epoch, tz=timezone.utc),
+        timestamp=datetime.fromtimestamp(source_date_epoch, tz=UTC),
         tools=ToolRepository(components=tools),
         component=main,
         lifecycles=[PredefinedLifecycle(LifecyclePhase.BUILD)],

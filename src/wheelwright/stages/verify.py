@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wheelwright.stages.payload import ModulePayload, inspect_wheel
-from wheelwright.config.variants import Variant
+from wheelwright.config.variants import PayloadKind, Variant
 
-_KIND = {"cuda": "CUDA", "hip": "HIP"}
+_KIND = {PayloadKind.CUDA: "CUDA", PayloadKind.HIP: "HIP"}
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,13 @@ class Verdict:
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
 
-    def message(self, kind: str) -> str:
-        """One line a person understands: which wheel, which module, which archs are missing."""
+    def message(self, kind: PayloadKind | str) -> str:
+        """One line a person understands: which wheel, which module, which archs are missing.
+        ``kind``: the variant's payload kind (its variants.toml string is accepted too)."""
+        label = next((text for k, text in _KIND.items() if kind in (k, k.value)), "GPU")
         parts = []
         for check in (c for c in self.checks if not c.ok):
-            carries = f"carries code for {','.join(check.present)}" if check.present else f"carries no {_KIND.get(kind, 'GPU')} code"
+            carries = f"carries code for {','.join(check.present)}" if check.present else f"carries no {label} code"
             parts.append(f"{check.module} {carries}; missing {','.join(check.missing)}")
         return (f"{self.wheel}: GPU kernels missing for variant {self.variant}: {'; '.join(parts)} "
                 f"(the build succeeded but skipped kernel compilation; check the recipe's env for {self.variant})")
@@ -52,7 +54,7 @@ class Verdict:
 
 
 def required_archs(variant: Variant) -> tuple[str, ...]:
-    return tuple(variant.archs) if variant.gpu_payload in ("cuda", "hip") else ()
+    return tuple(variant.archs) if variant.gpu_payload.requires_kernels else ()
 
 
 def verify_wheel(wheel: Path, variant: Variant, declared: Mapping[str, Sequence[str]] | Sequence[str] = ()) -> Verdict:
@@ -60,9 +62,9 @@ def verify_wheel(wheel: Path, variant: Variant, declared: Mapping[str, Sequence[
     every arch of the variant or (mapping) for a subset of it (flash-attn has no sm_75 kernels; "*" = any module)."""
     kind = variant.gpu_payload
     every = required_archs(variant)
-    if kind not in ("cuda", "hip") or not every:
+    if not kind.requires_kernels or not every:
         return Verdict(wheel.name, variant.label, ())
-    patterns = dict(declared) if isinstance(declared, Mapping) else {p: () for p in declared}
+    patterns: dict[str, Sequence[str]] = dict(declared) if isinstance(declared, Mapping) else {p: () for p in declared}
     payload = inspect_wheel(wheel)
     checks: list[ModuleCheck] = []
     for pattern, subset in patterns.items():
@@ -71,8 +73,8 @@ def verify_wheel(wheel: Path, variant: Variant, declared: Mapping[str, Sequence[
             checks.append(ModuleCheck(pattern, (), required, required))
     for module in payload.modules:
         matching = [p for p in patterns if fnmatch.fnmatch(module.name, p)]
-        if kind in module.kind.split("+") or matching:
-            subset = next((patterns[p] for p in matching if p != "*"), None) or next((patterns[p] for p in matching), ())
+        if kind.value in module.kind.split("+") or matching:
+            subset = next((patterns[p] for p in matching if p != "*"), ()) or next((patterns[p] for p in matching), ())
             required = _required(every, subset)
             present = _present(module, kind)
             missing = tuple(a for a in required if not _covered(a, module, kind, variant.ptx_forward_compatible))
@@ -85,14 +87,14 @@ def _required(every: tuple[str, ...], subset: Sequence[str]) -> tuple[str, ...]:
     return tuple(a for a in every if a in subset) if subset else every
 
 
-def _present(module: ModulePayload, kind: str) -> tuple[str, ...]:
-    if kind == "cuda":
+def _present(module: ModulePayload, kind: PayloadKind) -> tuple[str, ...]:
+    if kind is PayloadKind.CUDA:
         return tuple(sorted(module.sass | module.ptx))
     return tuple(sorted(module.hip_processors))
 
 
-def _covered(arch: str, module: ModulePayload, kind: str, ptx_ok: bool) -> bool:
-    if kind == "hip":
+def _covered(arch: str, module: ModulePayload, kind: PayloadKind, ptx_ok: bool) -> bool:
+    if kind is PayloadKind.HIP:
         return arch in module.hip_processors
     if arch in module.sass or f"{arch}a" in module.sass or f"{arch}f" in module.sass:
         return True
@@ -115,7 +117,7 @@ def _same_major_older_sass(arch: str, sass: frozenset[str]) -> bool:
     return False
 
 
-def verify_index(simple: Path, variant: Variant, declared_for: dict[str, Sequence[str]]) -> list[Verdict]:
+def verify_index(simple: Path, variant: Variant, declared_for: Mapping[str, Mapping[str, Sequence[str]] | Sequence[str]]) -> list[Verdict]:
     """Re-check every wheel already in a variant's index (``nox -s verify-<variant>``)."""
     from packaging.utils import canonicalize_name, parse_wheel_filename
 
@@ -132,7 +134,7 @@ def render(verdicts: Sequence[Verdict]) -> str:
         for check in verdict.checks:
             rows.append((verdict.wheel, check.module, ",".join(check.present) or "-", ",".join(check.required), "ok" if check.ok else "MISSING " + ",".join(check.missing)))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     checked = sum(1 for v in verdicts if v.checks)
     lines.append(f"{len(verdicts)} wheels, {checked} carry or must carry GPU code, {sum(1 for v in verdicts if not v.ok)} refused")
     return "\n".join(lines)

@@ -17,7 +17,7 @@ from typing import Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import NormalizedName
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from wheelwright.config.constraints import ConstraintLine, read_lines
@@ -172,13 +172,13 @@ def lint_constraints(
             findings.add(Finding(path.name, 0, "error", str(exc)))
     asked: dict[NormalizedName, set[str]] = {}
     for line in _active(itertools.chain.from_iterable(sets), target):
-        if not renames.renamed(line.requirement.name):  # a renamed line's only finding is the rename
-            pins = asked.setdefault(line.name, set())
-            if pin := _pin(line.requirement.specifier):
+        if not renames.renamed(_requirement(line).name):  # a renamed line's only finding is the rename
+            pins = asked.setdefault(canonicalize_name(_requirement(line).name), set())
+            if pin := _pin(_requirement(line).specifier):
                 pins.add(pin)
     cache = sdist_cache or default_cache_dir() / "sdists"
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        facts = dict(zip(asked, pool.map(lambda n: _gather(n, asked[n], index, recipes_dir, target, cache), asked)))
+        facts = dict(zip(asked, pool.map(lambda n: _gather(n, asked[n], index, recipes_dir, target, cache), asked), strict=True))
     for lines in sets:
         findings.update(_judge(lines, facts, renames, target))
     order = {name: i for i, name in enumerate(dict.fromkeys(line.path.name for line in itertools.chain(*sets)))}
@@ -188,6 +188,12 @@ def lint_constraints(
 def _active(lines: Iterable[ConstraintLine], target: Target) -> list[ConstraintLine]:
     """Requirement lines that apply to the target (a marker can switch a line off)."""
     return [line for line in lines if line.requirement and target.applies(line.requirement)]
+
+
+def _requirement(line: ConstraintLine) -> Requirement:
+    """The requirement of a line ``_active`` kept (it keeps requirement lines only)."""
+    assert line.requirement is not None
+    return line.requirement
 
 
 # --- gathering (network) -------------------------------------------------------------------------
@@ -239,28 +245,28 @@ def _judge(lines: list[ConstraintLine], facts: Mapping[NormalizedName, _Facts], 
     found = [Finding(line.path.name, line.line, "error", f"{line.origin}: {line.error}") for line in lines if line.error]
     groups: dict[NormalizedName, list[ConstraintLine]] = {}
     for line in _active(lines, target):
-        groups.setdefault(renames.current(line.requirement.name), []).append(line)
+        groups.setdefault(renames.current(_requirement(line).name), []).append(line)
     for name, group in groups.items():
         known = facts.get(name, _Facts()).versions(yanked=True)
         clash = False
         for first, second in itertools.combinations(group, 2):
-            a, b = first.requirement.specifier, second.requirement.specifier
+            a, b = _requirement(first).specifier, _requirement(second).specifier
             if not _overlap(a, b, known):
                 clash = True
                 found.append(_about(second, "error", f"contradicts {first.origin} {first.text}: no version satisfies both"))
             elif str(a) == str(b) or (_pin(a) and _pin(b)):
                 found.append(_about(second, "error", f"duplicate: {first.origin} {first.text} already constrains {name}"))
         for line in group:
-            if rename := renames.renamed(line.requirement.name):
+            if rename := renames.renamed(_requirement(line).name):
                 note = f" ({rename.note})" if rename.note else ""
                 found.append(_about(line, "error", f"{rename.old} was renamed to {rename.new}{note}; pin {rename.new}"))
             elif name in facts:
                 found += _judge_versions(line, facts[name], target)
                 found += _judge_dependencies(line, facts[name], groups, facts, renames, target)
-        own = [line for line in group if not renames.renamed(line.requirement.name)]
+        own = [line for line in group if not renames.renamed(_requirement(line).name)]
         if len(own) > 1 and not clash and name in facts and facts[name].files and not facts[name].source:
-            combined = SpecifierSet(",".join(str(line.requirement.specifier) for line in own if line.requirement.specifier))
-            if not list(combined.filter(facts[name].versions())) and all(list(line.requirement.specifier.filter(facts[name].versions())) for line in own):
+            combined = SpecifierSet(",".join(str(_requirement(line).specifier) for line in own if _requirement(line).specifier))
+            if not list(combined.filter(facts[name].versions())) and all(list(_requirement(line).specifier.filter(facts[name].versions())) for line in own):
                 quoted = "; ".join(f"{line.origin} {line.text}" for line in own[:-1])
                 found.append(_about(own[-1], "error", f"together with {quoted}: no non-yanked version of {name} on the index satisfies all"))
     return found
@@ -272,7 +278,7 @@ def _about(line: ConstraintLine, severity: Severity, message: str) -> Finding:
 
 def _judge_versions(line: ConstraintLine, facts: _Facts, target: Target) -> list[Finding]:
     """Checks 2 and 3: the package exists (on the index or as a recipe source) and so does the version."""
-    name, spec = line.name, line.requirement.specifier
+    name, spec = line.name, _requirement(line).specifier
     pin = _pin(spec)
     found = [_about(line, "error", facts.recipe_problem)] if facts.recipe_problem else []
     if facts.problem:
@@ -316,7 +322,7 @@ def _judge_source(line: ConstraintLine, source: Source, pin: str | None) -> Find
 def _judge_dependencies(line: ConstraintLine, facts: _Facts, groups: Mapping[NormalizedName, list[ConstraintLine]],
                         all_facts: Mapping[NormalizedName, _Facts], renames: Renames, target: Target) -> list[Finding]:
     """Check 4: every line of the set satisfies what this pinned release declares it requires."""
-    pin = _pin(line.requirement.specifier)
+    pin = _pin(_requirement(line).specifier)
     deps = facts.dependencies.get(pin) if pin else None
     if pin is None or facts.problem or (deps is None and facts.source is None):
         return []  # a range, or an error about the package or release was already reported
@@ -330,8 +336,8 @@ def _judge_dependencies(line: ConstraintLine, facts: _Facts, groups: Mapping[Nor
             continue
         known = all_facts.get(other, _Facts()).versions(yanked=True)
         for constrained in groups.get(other, ()):
-            if not _overlap(requirement.specifier, constrained.requirement.specifier, known):
-                verb = "pins" if _pin(constrained.requirement.specifier) else "constrains"
+            if not _overlap(requirement.specifier, _requirement(constrained).specifier, known):
+                verb = "pins" if _pin(_requirement(constrained).specifier) else "constrains"
                 found.append(Finding(line.path.name, line.line, "error",
                                      f"{line.origin} {line.text} requires '{requirement.name}{requirement.specifier}' "
                                      f"({deps.label}, {target}) but {constrained.origin} {verb} {constrained.text}"))

@@ -1,0 +1,454 @@
+"""Requirements, constraints, recipes and recorded facts in; an immutable BuildGraph out.
+
+This is the only place that decides what gets built: which version of every package and build
+tool, from which source, with which patches and recipe decisions, along which typed edges. The
+executor runs what it returns. What only a backend can say (``get_requires_for_build_wheel``,
+metadata nobody publishes) is recorded by content when the executor learns it, and ``expand``
+plans again with it: the same function, never a second decision path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from wheelwright.config.constraints import Constraints
+from wheelwright.config.interpreters import Interpreter
+from wheelwright.config.project import Project
+from wheelwright.config.renames import Renames
+from wheelwright.config.variants import Variant
+from wheelwright.errors import ResolutionError, SourceError
+from wheelwright.plan.buildsystem import BuildSystem, read_archive_build_system
+from wheelwright.plan.candidates import choose_sdist
+from wheelwright.plan.graph import ROOT, BuildGraph, Edge, EdgeKind, NodeSpec, SourceRef
+from wheelwright.plan.keys import discover_key, source_key, wheel_key
+from wheelwright.plan.published import MetadataSource, PublishedMetadata
+from wheelwright.plan.requirements import applicable
+from wheelwright.plan.resolve import Plan, plan_install_tree
+from wheelwright.plan.sourcerefs import declared_source, prebuilt_wheel, to_distribution
+from wheelwright.recipes.book import RecipeBook
+from wheelwright.recipes.patches import find_patches
+from wheelwright.remote.index import PackageIndex
+from wheelwright.remote.sources import UnpackLimits, fetch_source
+from wheelwright.run.cache import RecordStore
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanSettings:
+    """Everything a plan depends on besides the index; frozen so no step can change it under another."""
+
+    project: Project
+    variant: Variant
+    variant_names: frozenset[str]
+    constraints: Constraints
+    interpreters: tuple[Interpreter, ...]
+    cache_dir: Path
+    state_dir: Path
+    source_date_epoch: int = 315532800
+    offline: bool = False
+    permissive: bool = False  # `wheelwright plan`: what cannot be known here becomes a note, not an error
+    unpack_limits: UnpackLimits = UnpackLimits()
+    build_jobs: int = 1  # each build's own parallelism, what recipes see as ctx.jobs
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What a backend told the executor about one node, before its build."""
+
+    node: str
+    source_key: str
+    build_system: BuildSystem
+    discover_key: str
+    backend_requires: tuple[str, ...]
+    metadata: tuple[str, ...] | None = None  # prepare_metadata_for_build_wheel's Requires-Dist, when the plan lacked it
+
+
+@dataclass(frozen=True)
+class BuiltFacts:
+    """A built wheel's own Requires-Dist (as the backend wrote it), for the planner to check the plan against."""
+
+    node: str
+    requires_dist: tuple[str, ...]
+
+
+class Planner:
+    def __init__(self, settings: PlanSettings, requirements: Sequence[Requirement], *, index: PackageIndex, source: MetadataSource,
+                 renames: Renames, book: RecipeBook, prebuilt_index: PackageIndex | None = None,
+                 note: Callable[[str], None] = lambda text: None) -> None:
+        self.s = settings
+        self.requirements = tuple(requirements)
+        self.index = index
+        self.source = source
+        self.renames = renames
+        self.book = book
+        self.prebuilt_index = prebuilt_index
+        self.records = RecordStore(settings.state_dir)
+        self.note = note  # re-plans are announced through the caller's reporter
+        self.overrides: dict[tuple[str, Version], PublishedMetadata] = {}
+        self._runtime: dict[str, Plan] = {}
+        self._dirty = False
+
+    # ----- public --------------------------------------------------------------------------------
+
+    def plan(self) -> BuildGraph:
+        """Walk every target interpreter; facts recorded mid-walk that change the runtime tree start it again."""
+        multi = len(self.s.interpreters) > 1
+        for _ in range(8):
+            self._dirty = False
+            nodes: dict[str, NodeSpec] = {}
+            edges: set[Edge] = set()
+            notes: list[str] = []
+            for interpreter in self.s.interpreters:
+                walk = _Walk(self, interpreter, multi)
+                walk.run()
+                nodes.update(walk.nodes)
+                edges |= walk.edges
+                notes += [n for n in walk.notes if n not in notes]
+            if not self._dirty:
+                break
+        return BuildGraph(variant=self.s.variant.label, pythons=tuple(i.version for i in self.s.interpreters),
+                          requested=tuple(str(r) for r in self.requirements), nodes=nodes, edges=tuple(sorted(edges, key=_edge_order)),
+                          notes=tuple(notes))
+
+    def expand(self, graph: BuildGraph, facts: Iterable[Discovery | BuiltFacts], started: Iterable[str]) -> BuildGraph:
+        """Record what the executor learned and plan again; a new plan that would move a package that is
+        already being built (or is built) fails loudly instead of silently building something else."""
+        notes = []
+        for fact in facts:
+            spec = graph.nodes[fact.node]
+            if isinstance(fact, Discovery):
+                self.records.put("source", fact.source_key, fact.build_system.to_json())
+                self.records.put("discover", fact.discover_key, {"requires": list(fact.backend_requires),
+                                                                 "metadata": list(fact.metadata) if fact.metadata is not None else None})
+                if fact.metadata is not None:
+                    notes += self._reconcile(spec, fact.metadata, "prepare_metadata_for_build_wheel")
+            else:
+                notes += self._reconcile(spec, fact.requires_dist, f"built {spec.wheel or spec.id}")
+        new = self.plan()
+        moved = sorted(f"{graph.nodes[n].name} {graph.nodes[n].version} -> {', '.join(s.version for s in new.by_name(graph.nodes[n].name)) or 'gone'}"
+                       for n in started if n in graph.nodes and n not in new.nodes)
+        if moved:
+            why = f"{notes[-1]}; " if notes else ""
+            raise ResolutionError(f"plan mismatch: {why}re-planning would change packages already in the build ({', '.join(moved)})")
+        for text in notes:
+            self.note(f"re-planned: {text}")
+        return replace(new, generation=graph.generation + 1)
+
+    def choose_version(self, req: Requirement, graph: BuildGraph, python: str) -> str | None:
+        """The version a requirement gets, as the walk would choose it: the runtime plan's, else a node of the
+        graph, else the newest the constraints allow (None: nothing fits; the re-plan that follows says why)."""
+        name = self.renames.current(req.name)
+        spec = req.specifier & self.s.constraints.specifier_for(name)
+        interpreter = next(i for i in self.s.interpreters if i.version == python)
+        planned = self.runtime(interpreter).packages.get(name)
+        if planned is not None and spec.contains(planned.version, prereleases=True):
+            return str(planned.version)
+        existing = sorted((Version(n.version) for n in graph.by_name(name) if n.python == python and spec.contains(n.version, prereleases=True)), reverse=True)
+        if existing:
+            return str(existing[0])
+        try:
+            return str(choose_sdist(_renamed(req, name), self.s.constraints, self.index, python).version)
+        except ResolutionError:
+            return None
+
+    # ----- the runtime tree ----------------------------------------------------------------------
+
+    def runtime(self, interpreter: Interpreter) -> Plan:
+        if interpreter.version not in self._runtime:
+            self._runtime[interpreter.version] = plan_install_tree(
+                self.requirements, source=self.source, constraints=self.s.constraints, renames=self.renames,
+                markers=dict(interpreter.markers), overrides=self.overrides)
+        return self._runtime[interpreter.version]
+
+    def _reconcile(self, spec: NodeSpec, requires_dist: Sequence[str], origin: str) -> list[str]:
+        """Metadata the plan lacked, or that disagrees with it, becomes an override; the runtime tree is
+        resolved again with it when the package is part of it. Agreeing metadata changes nothing."""
+        key = (spec.name, Version(spec.version))
+        if key in self.overrides and tuple(self.overrides[key].requires_dist) == tuple(requires_dist):
+            return []
+        interpreter = next(i for i in self.s.interpreters if i.version == spec.python)
+        planned = self.runtime(interpreter).packages.get(NormalizedName(spec.name))
+        self.overrides[key] = PublishedMetadata(tuple(requires_dist), None, origin, "built")
+        self._dirty = True
+        if planned is None or str(planned.version) != spec.version:
+            return []
+        actual = sorted(str(_unmarked(r)) for r in applicable(requires_dist, interpreter.markers, sorted(planned.extras), source=f"{spec.id} {origin}"))
+        actual = sorted({*actual, *(str(_unmarked(r)) for r in applicable(spec.recipe.added_requires, interpreter.markers, source=spec.id))})
+        note = (f"{spec.id}: {origin} requires {actual} but the plan read {sorted(planned.requires)} from "
+                f"{planned.origin or 'nothing (the index publishes no usable metadata)'}")
+        self._runtime.clear()
+        try:
+            for each in self.s.interpreters:
+                self.runtime(each)
+        except ResolutionError as exc:
+            raise ResolutionError(f"plan mismatch: {note}; re-planning with it fails: {exc}") from None
+        return [note] if actual != sorted(planned.requires) else []
+
+
+class _Walk:
+    """One interpreter's graph: the runtime tree, then every build tool's closure, grown to a fixpoint."""
+
+    def __init__(self, planner: Planner, interpreter: Interpreter, multi: bool) -> None:
+        self.p = planner
+        self.s = planner.s
+        self.interpreter = interpreter
+        self.multi = multi
+        self.nodes: dict[str, NodeSpec] = {}
+        self.edges: set[Edge] = set()
+        self.notes: list[str] = []
+        self.runtime = planner.runtime(interpreter)
+        self._expanded: set[str] = set()
+        self._build_systems: dict[str, BuildSystem | None] = {}
+
+    def node_id(self, name: str, version: object) -> str:
+        return f"{name}=={version}" + (f"@{self.interpreter.version}" if self.multi else "")
+
+    def run(self) -> None:
+        for name in sorted(self.runtime.packages):
+            package = self.runtime.packages[name]
+            self._add(name, package.version, package.extras, package.requires if package.origin else None, package.origin)
+        for parent, child, requirement in self.runtime.edges:
+            child_id = self.node_id(child, self.runtime.packages[NormalizedName(child)].version)
+            if parent == ROOT:
+                self.edges.add(Edge(ROOT, child_id, "toplevel", requirement))
+                self.nodes[child_id] = replace(self.nodes[child_id], toplevel=True)
+            else:
+                self.edges.add(Edge(self.node_id(parent, self.runtime.packages[NormalizedName(parent)].version), child_id, "install", requirement))
+        while True:
+            pending = sorted(n for n in self.nodes if n not in self._expanded)
+            for node in pending:
+                self._expanded.add(node)
+                self._expand(node)
+            if self.p._dirty:
+                return  # the runtime tree changed under this walk: the planner starts again
+            grew = self._discover_recorded() | self._keys()
+            if not grew and not [n for n in self.nodes if n not in self._expanded]:
+                break
+
+    # ----- nodes ---------------------------------------------------------------------------------
+
+    def _add(self, name: str, version: Version, extras: Iterable[str], requires: Sequence[str] | None, origin: str | None) -> str:
+        node = self.node_id(name, version)
+        if node in self.nodes:
+            return node
+        decisions = self.p.book.decisions(name, version, self.s.variant, self.interpreter.version)
+        source = self._source(name, version)
+        patches = find_patches(self.s.project.patches_dir, name, version, self.s.variant.name, self.s.variant_names) if source.kind not in ("prebuilt",) else ()
+        self.nodes[node] = NodeSpec(
+            id=node, name=name, version=str(version), python=self.interpreter.version, source=source,
+            patches=tuple((p.path.name, p.sha256) for p in patches), recipe=decisions, extras=tuple(sorted(extras)),
+            requires=tuple(requires) if requires is not None else None, metadata_origin=origin,
+            former_names=tuple(self.p.renames.former_names(name)),
+        )
+        return node
+
+    def _source(self, name: str, version: Version) -> SourceRef:
+        requirement = Requirement(f"{name}=={version}")
+        try:
+            if name in self.s.variant.prebuilt:
+                return prebuilt_wheel(requirement, self.s.constraints, self.p.prebuilt_index, self.interpreter, self.s.variant.label)[1]
+            declared = self.p.book.get(name).recipe.source
+            if declared is not None:
+                return declared_source(requirement, declared, self.s.constraints)[1]
+            sdist = choose_sdist(requirement, self.s.constraints, self.p.index, self.interpreter.version)
+        except (ResolutionError, SourceError) as exc:
+            if not self.s.permissive:
+                raise
+            self.notes.append(f"{name} {version}: {exc}")
+            return SourceRef(kind="sdist", url="", filename="")
+        return SourceRef(kind="sdist", url=sdist.url, filename=sdist.filename, sha256=sdist.sha256, requires_python=sdist.requires_python)
+
+    def _requirement(self, parent: str, req: Requirement, kind: EdgeKind) -> None:
+        """A build tool or a build tool's own dependency: the runtime plan's version when it fits, else a
+        version already in the graph, else the newest the constraints allow."""
+        name = self.p.renames.current(req.name)
+        if name != canonicalize_name(req.name):  # aiter -> amd-aiter: the old name never reaches the index
+            req = _renamed(req, name)
+        spec = req.specifier & self.s.constraints.specifier_for(name)
+        planned = self.runtime.packages.get(name)
+        existing = sorted((Version(n.version) for n in self.nodes.values() if n.name == name and spec.contains(n.version, prereleases=True)), reverse=True)
+        if planned is not None and spec.contains(planned.version, prereleases=True):
+            version = planned.version
+        elif existing:
+            version = existing[0]
+        else:
+            try:
+                version = self._choose(parent, name, req, kind)
+            except ResolutionError as exc:
+                if not self.s.permissive:
+                    raise
+                self.notes.append(f"{parent}: {exc}")
+                return
+        node = self.node_id(name, version)
+        if node not in self.nodes:
+            self._add(name, version, req.extras, *self._tool_requires(name, version, req.extras))
+        elif set(req.extras) - set(self.nodes[node].extras):  # new extras: more install requirements
+            spec_node = self.nodes[node]
+            merged = sorted(set(spec_node.extras) | set(req.extras))
+            if not self._in_runtime(spec_node):
+                self.nodes[node] = replace(spec_node, extras=tuple(merged), requires=self._tool_requires(name, version, merged)[0])
+                self._expanded.discard(node)
+        self.edges.add(Edge(parent, node, kind, str(req)))
+
+    def _choose(self, parent: str, name: str, req: Requirement, kind: EdgeKind) -> Version:
+        try:
+            declared = self.p.book.get(name).recipe.source
+            if name in self.s.variant.prebuilt:
+                return prebuilt_wheel(req, self.s.constraints, self.p.prebuilt_index, self.interpreter, self.s.variant.label)[0]
+            if declared is not None:
+                return declared_source(req, declared, self.s.constraints)[0]
+            return choose_sdist(req, self.s.constraints, self.p.index, self.interpreter.version).version
+        except ResolutionError as exc:
+            raise ResolutionError(f"{exc} ({kind} requirement of {parent}: {str(req)!r})") from None
+
+    def _tool_requires(self, name: str, version: Version, extras: Iterable[str]) -> tuple[tuple[str, ...] | None, str | None]:
+        """A build tool's runtime requirements and where they were read: its built wheel's, else as published, else unknown."""
+        metadata = self.p.overrides.get((name, version)) or self.p.source.metadata(name, version)
+        if metadata is None:
+            return None, None
+        return tuple(sorted({str(_unmarked(r)) for r in applicable(metadata.requires_dist, self.interpreter.markers, sorted(extras),
+                                                                   source=metadata.origin)})), metadata.origin
+
+    def _in_runtime(self, spec: NodeSpec) -> bool:
+        planned = self.runtime.packages.get(NormalizedName(spec.name))
+        return planned is not None and str(planned.version) == spec.version
+
+    # ----- build requirements --------------------------------------------------------------------
+
+    def _expand(self, node: str) -> None:
+        spec = self.nodes[node]
+        if spec.requires is not None and not self._in_runtime(spec):
+            for line in spec.requires:  # a build tool's runtime closure
+                self._requirement(node, Requirement(line), "install")
+        if not spec.buildable:
+            return
+        build_system = self._build_system(spec)
+        if build_system is None:
+            return
+        spec = self.nodes[node]  # reading the source may have pinned its commit and key
+        self.nodes[node] = spec = replace(spec, build_system=build_system.requires, backend=build_system.backend,
+                                          backend_path=build_system.backend_path)
+        for req in applicable(build_system.requires, self.interpreter.markers, source=f"{node} [build-system] requires"):
+            self._requirement(node, req, "build-system")
+        for req in applicable(spec.recipe.added_build_requires, self.interpreter.markers, source=f"{spec.recipe.recipe} build_requires"):
+            self._requirement(node, req, "build-system")
+        if spec.backend_requires is not None:
+            for req in applicable(spec.backend_requires, self.interpreter.markers, source=f"{node} get_requires_for_build_wheel"):
+                self._requirement(node, req, "build-backend")
+
+    def _build_system(self, spec: NodeSpec) -> BuildSystem | None:
+        """Recorded by source key when known; else read from the archive, which is fetched (verified) now."""
+        if spec.id in self._build_systems:
+            return self._build_systems[spec.id]
+        result: BuildSystem | None = None
+        try:
+            distribution = to_distribution(spec.name, spec.version, spec.source)
+            archive, identity = fetch_source(distribution, self.s.cache_dir, offline=self.s.offline)
+            if spec.source.kind == "git" and spec.source.git_commit != identity:
+                self.nodes[spec.id] = spec = replace(spec, source=replace(spec.source, git_commit=identity))
+            key = self._source_key(spec)
+            record = self.p.records.get("source", key)
+            if record is not None:
+                result = BuildSystem.from_json(record)
+            else:
+                patches = find_patches(self.s.project.patches_dir, spec.name, Version(spec.version), self.s.variant.name, self.s.variant_names)
+                result = read_archive_build_system(archive, patches, spec.id, self.s.unpack_limits)
+                self.p.records.put("source", key, result.to_json())
+            self.nodes[spec.id] = replace(spec, source_key=key)
+        except SourceError as exc:
+            if not self.s.permissive:
+                raise
+            self.notes.append(f"{spec.id}: source not read: {exc}")
+        self._build_systems[spec.id] = result
+        return result
+
+    def _source_key(self, spec: NodeSpec) -> str:
+        identity = spec.source.sha256 or (f"git:{spec.source.url}@{spec.source.git_ref}:{spec.source.git_commit or 'unpinned'}"
+                                          if spec.source.kind != "git" or not spec.source.git_commit else spec.source.git_commit)
+        return source_key(identity=identity, patches=spec.patches, recipe_sha256=spec.recipe.recipe_sha256, variant=self.s.variant,
+                          interpreter=self.interpreter, source_date_epoch=self.s.source_date_epoch)
+
+    # ----- recorded facts: backend answers and wheels --------------------------------------------
+
+    def _graph(self) -> BuildGraph:
+        return BuildGraph(variant="", pythons=(), requested=(), nodes=self.nodes, edges=tuple(self.edges))
+
+    def _wheel_sha(self, node: str) -> str | None:
+        spec = self.nodes[node]
+        if spec.source.kind == "prebuilt":
+            return spec.source.sha256
+        return spec.wheel_sha256
+
+    def _closure_shas(self, graph: BuildGraph, node: str, kinds: tuple[EdgeKind, ...]) -> list[str] | None:
+        shas = [self._wheel_sha(n) for n in graph.build_closure(node, kinds)]
+        return None if any(s is None for s in shas) else [s for s in shas if s is not None]
+
+    def _discover_recorded(self) -> bool:
+        """Fill backend answers that are on record (their key needs the backend's wheels); True if the graph grew."""
+        grew = self._keys()
+        graph = self._graph()
+        for node in graph.build_order():
+            spec = self.nodes[node]
+            if spec.backend_requires is not None or spec.source_key is None:
+                continue
+            shas = self._closure_shas(graph, node, ("build-system",))
+            if shas is None:
+                continue
+            record = self.p.records.get("discover", discover_key(spec.source_key, shas))
+            if record is not None:
+                self.nodes[node] = replace(spec, backend_requires=tuple(record["requires"]))
+                if record.get("metadata") is not None:
+                    for text in self.p._reconcile(self.nodes[node], record["metadata"], "prepare_metadata_for_build_wheel"):
+                        self.p.note(f"re-planned: {text}")
+                self._expanded.discard(node)
+                grew = True
+        return grew
+
+    def _keys(self) -> bool:
+        """Cache keys in build order, each from its inputs' recorded wheels (a node whose inputs are unknown has
+        none). A recorded wheel also tells what the plan could not: its Requires-Dist. True if the graph grew."""
+        grew = False
+        graph = self._graph()
+        for node in graph.build_order():
+            spec = self.nodes[node]
+            if not spec.buildable or spec.source_key is None or spec.backend_requires is None:
+                continue
+            first = self._closure_shas(graph, node, ("build-system",))
+            every = self._closure_shas(graph, node, ("build-system", "build-backend"))
+            if first is None or every is None:
+                continue
+            key = wheel_key(discover_key(spec.source_key, first), every)
+            record = self.p.records.get("wheel", key)
+            self.nodes[node] = spec = replace(spec, cache_key=key, wheel=Path(record["path"]).name if record else None,
+                                              wheel_sha256=record["sha256"] if record else None)
+            if record is not None and spec.requires is None and "backend_requires_dist" in record:
+                self.p._reconcile(spec, record["backend_requires_dist"], f"built {spec.wheel}")
+                if not self._in_runtime(spec):
+                    self.nodes[node] = replace(spec, requires=self._tool_requires(spec.name, Version(spec.version), spec.extras)[0])
+                    self._expanded.discard(node)
+                grew = True
+            graph = self._graph()
+        return grew
+
+
+def _renamed(req: Requirement, name: str, specifier: SpecifierSet | None = None) -> Requirement:
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    marker = f"; {req.marker}" if req.marker else ""
+    return Requirement(f"{name}{extras}{specifier if specifier is not None else req.specifier}{marker}")
+
+
+def _unmarked(req: Requirement) -> Requirement:
+    req.marker = None
+    return req
+
+
+def _edge_order(edge: Edge) -> tuple[str, str, str, str]:
+    return (edge.parent, edge.kind, edge.child, edge.requirement)
+
+

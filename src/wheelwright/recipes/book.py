@@ -1,0 +1,73 @@
+"""Every recipe of a run, loaded once, checked against the variants that exist, and read per variant.
+
+The planner reads recipe decisions here and only here: what it writes into the build graph is what
+the build uses, so a hook can never reach the plan and miss the build (or the other way round).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from packaging.version import Version
+
+from wheelwright.config.variants import Variant
+from wheelwright.errors import ConfigError
+from wheelwright.recipes.decisions import RecipeDecisions
+from wheelwright.recipes.api import LoadedRecipe, RecipeContext, call_hook_safely, load_recipe
+
+
+class RecipeBook:
+    """Recipes by canonical package name; a hook registered for a variant that does not exist is refused at load."""
+
+    def __init__(self, recipes_dir: Path, variant_names: frozenset[str]) -> None:
+        self.recipes_dir = recipes_dir
+        self.variant_names = variant_names
+        self._loaded: dict[str, LoadedRecipe] = {}
+
+    def get(self, name: str) -> LoadedRecipe:
+        if name not in self._loaded:
+            loaded = load_recipe(self.recipes_dir, name)
+            unknown = sorted(loaded.recipe.variants() - self.variant_names)
+            if unknown and loaded.path is not None:
+                hooks = sorted(h for (h, v) in loaded.recipe.hooks() if v in unknown)
+                raise ConfigError(f"{loaded.path}: hook {', '.join(hooks)} registered for variant {', '.join(map(repr, unknown))}, "
+                                  f"which variants.toml does not define (variants: {', '.join(sorted(self.variant_names))})")
+            self._loaded[name] = loaded
+        return self._loaded[name]
+
+    def decisions(self, name: str, version: Version, variant: Variant, python: str) -> RecipeDecisions:
+        """What the recipe decides for one node, evaluated once, with the recipe named in any error it raises."""
+        loaded = self.get(name)
+        if loaded.path is None:
+            return RecipeDecisions(recipe_sha256=loaded.source_hash)
+        ctx = context(name, version, variant, python)
+        where = f"recipes/{loaded.path.name}"
+        env = call_hook_safely(f"{where} env", lambda: loaded.env(ctx))
+        config = call_hook_safely(f"{where} config_settings", lambda: loaded.config_settings(ctx))
+        kernels = call_hook_safely(f"{where} kernels", lambda: loaded.kernels(ctx))
+        return RecipeDecisions(
+            recipe=where,
+            recipe_sha256=loaded.source_hash,
+            env=tuple(sorted(env.items())),
+            config_settings=json.dumps(config, sort_keys=True) if config is not None else None,
+            added_requires=call_hook_safely(f"{where} requires", lambda: loaded.requires(ctx)),
+            added_build_requires=call_hook_safely(f"{where} build_requires", lambda: loaded.build_requires(ctx)),
+            dropped_requires=call_hook_safely(f"{where} drop_requires", lambda: loaded.drop_requires(ctx)),
+            renamed_from=tuple(loaded.recipe.renamed_from),
+            kernels=tuple(sorted(kernels.items())),
+            has_prepare=loaded.recipe.hook("prepare", variant.name) is not None,
+            variant_specific=loaded.recipe.has_hooks_for(variant.name),
+        )
+
+
+def context(name: str, version: Version, variant: Variant, python: str, *, source_dir: Path | None = None,
+            jobs: int | None = None, **more: object) -> RecipeContext:
+    return RecipeContext(name=name, version=version, variant=variant, python_version=python, source_dir=source_dir,
+                         jobs=jobs or os.cpu_count() or 1, **more)  # type: ignore[arg-type]
+
+
+def kernels_of(decisions: RecipeDecisions) -> Mapping[str, tuple[str, ...]]:
+    return dict(decisions.kernels)

@@ -1,0 +1,27 @@
+"""What a recipe decided for one node: a frozen record the plan shows and the build obeys."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecipeDecisions:
+    """Everything a recipe decided for this node and variant, as the plan shows it and the build uses it."""
+
+    recipe: str | None = None  # recipes/<name>.py, None: the default recipe
+    recipe_sha256: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    config_settings: str | None = None  # JSON (sorted keys) of the PEP 517 config settings, None: none
+    added_requires: tuple[str, ...] = ()  # runtime requirements the variant adds (written into the wheel)
+    added_build_requires: tuple[str, ...] = ()
+    dropped_requires: tuple[str, ...] = ()  # fnmatch patterns on published requirement names
+    renamed_from: tuple[str, ...] = ()
+    kernels: tuple[tuple[str, tuple[str, ...]], ...] = ()  # module pattern -> archs (empty: every arch)
+    has_prepare: bool = False
+    variant_specific: bool = False  # the recipe has hooks for this variant: its toolchain must be present
+
+    def config(self) -> dict[str, Any] | None:
+        return json.loads(self.config_settings) if self.config_settings is not None else None

@@ -1,0 +1,277 @@
+"""Run a build graph, or a slice of it: tasks from nodes, stages in workers, the planner for the frontier.
+
+The scheduler sees ids and needs; the stages see one node's spec and its input wheels; this module
+turns one into the other. A node's task needs the build closure of the node (everything its build
+environment holds, published first); a frontier node first runs a discover task whose answer goes
+back to the planner, and the graph the planner returns replaces the pending tasks' needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from packaging.requirements import Requirement
+
+from wheelwright.errors import BuildError, CycleError, WheelwrightError
+from wheelwright.plan.graph import BuildGraph, NodeSpec, find_cycle
+from wheelwright.plan.planner import BuiltFacts, Discovery, Planner
+from wheelwright.plan.requirements import applicable
+from wheelwright.run.events import NodeFailed, NodeFinished, NodeSkipped, NodeStarted, Reporter
+from wheelwright.run.scheduler import Task, run_tasks
+from wheelwright.run.takes import WheelSource, prebuilt, take
+from wheelwright.run.worker import Built, Discovered, InputWheel, Runtime, Stages
+
+DISCOVER = "discover:"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    node: str
+    status: str
+    wheel: str
+    sha256: str
+    seconds: float
+    started_at: float
+    finished_at: float
+    facts_json: str = ""
+
+
+@dataclass(frozen=True)
+class Failure:
+    node: str
+    message: str
+    log: str | None
+
+
+@dataclass(frozen=True)
+class Execution:
+    graph: BuildGraph
+    outcomes: tuple[Outcome, ...]
+    failures: tuple[Failure, ...]
+    skipped: Mapping[str, str]
+    seconds: float
+
+    def by_status(self, status: str) -> list[str]:
+        return sorted(o.node for o in self.outcomes if o.status == status)
+
+
+@dataclass(frozen=True)
+class _View:
+    """What a worker may read: a snapshot replaced (never changed) by the scheduler thread."""
+
+    graph: BuildGraph
+    published: Mapping[str, InputWheel] = field(default_factory=dict)
+    discovered: Mapping[str, Discovered] = field(default_factory=dict)
+
+
+class Executor:
+    def __init__(self, stages: Stages, reporter: Reporter, *, planner: Planner | None, jobs: int, keep_going: bool = False,
+                 only: frozenset[str] | None = None, wheels: WheelSource | None = None, forced: frozenset[str] = frozenset()) -> None:
+        self.stages = stages
+        self.reporter = reporter
+        self.planner = planner
+        self.jobs = jobs
+        self.keep_going = keep_going
+        self.only = only  # a slice: build these nodes, take every other one from ``wheels``
+        self.wheels = wheels
+        self.forced = forced  # rebuilt even when the cache holds their wheel (--only: the recipe being iterated on)
+        self._started: set[str] = set()
+        self._lock = threading.Lock()
+        self._t0 = time.monotonic()
+        self._times: dict[str, float] = {}
+
+    def run(self, graph: BuildGraph) -> Execution:
+        self._t0 = time.monotonic()
+        self._view = _View(graph)
+        self._outcomes: dict[str, Outcome] = {}
+        self._fatal: WheelwrightError | None = None
+        self._tasks = self._tasks_for(graph)
+        cancel = threading.Event()
+        result = run_tasks(self._tasks.values(), self._work, slots=self.jobs, keep_going=self.keep_going,
+                           on_done=lambda task, value: self._on_done(task, value, cancel), cancel=cancel)
+        if self._fatal is not None:
+            raise self._fatal
+        failures = []
+        for failure in result.failed:
+            error = failure.error
+            log = error.log_path if isinstance(error, BuildError) else None
+            failures.append(Failure(failure.id.removeprefix(DISCOVER), str(error), log))
+            self.reporter.report(NodeFailed(failure.id.removeprefix(DISCOVER), str(error), log))
+        for node, because in sorted(result.skipped.items()):
+            self.reporter.report(NodeSkipped(node.removeprefix(DISCOVER), because.removeprefix(DISCOVER)))
+        if result.stuck and not failures:
+            raise self._stuck(result.stuck)
+        return Execution(self._view.graph, tuple(self._outcomes.values()), tuple(failures),
+                         {k.removeprefix(DISCOVER): v.removeprefix(DISCOVER) for k, v in result.skipped.items()}, time.monotonic() - self._t0)
+
+    # ----- tasks from the graph ------------------------------------------------------------------
+
+    def _tasks_for(self, graph: BuildGraph) -> dict[str, Task]:
+        tasks: dict[str, Task] = {}
+        first_python = graph.pythons[0] if graph.pythons else None
+        wanted = set(graph.nodes)
+        if self.only is not None:  # a slice: its nodes and what their builds need, nothing else
+            wanted = set(self.only).union(*(graph.build_closure(n) for n in self.only))
+        for node, spec in sorted(graph.nodes.items()):
+            if node not in wanted:
+                continue
+            if not self._builds(spec):
+                tasks[node] = Task(node)
+                continue
+            needs = set(graph.build_closure(node))
+            siblings = [s.id for s in graph.by_name(spec.name) if s.version == spec.version and s.python == first_python and s.id != node]
+            needs |= set(siblings)  # a pure wheel is built once and shared by every interpreter
+            if spec.backend_requires is None or spec.build_system is None:
+                tasks[DISCOVER + node] = Task(DISCOVER + node, frozenset(graph.build_closure(node, ("build-system",))))
+                needs.add(DISCOVER + node)
+            tasks[node] = Task(node, frozenset(needs))
+        return tasks
+
+    def _builds(self, spec: NodeSpec) -> bool:
+        return spec.buildable and (self.only is None or spec.id in self.only)
+
+    def _on_done(self, task: Task, value: object, cancel: threading.Event) -> list[Task]:
+        try:
+            return self._settle(task, value)
+        except WheelwrightError as exc:
+            self._fatal = self._fatal or exc
+            cancel.set()
+            return []
+
+    def _settle(self, task: Task, value: object) -> list[Task]:
+        view = self._view
+        facts: list[Discovery | BuiltFacts] = []
+        if isinstance(value, Discovered):
+            node = task.id.removeprefix(DISCOVER)
+            spec = view.graph.nodes[node]
+            assert spec.source_key is not None
+            facts.append(Discovery(node, spec.source_key, value.prepared.build_system, value.discover_key, value.backend_requires, value.metadata))
+            self._view = _View(view.graph, view.published, {**view.discovered, node: value})
+        else:
+            assert isinstance(value, Built)
+            spec = view.graph.nodes[task.id]
+            self._view = _View(view.graph, {**view.published, task.id: InputWheel(value.wheel, value.sha256)}, view.discovered)
+            started = self._times.get(task.id, 0.0)
+            self._outcomes[task.id] = Outcome(task.id, value.status, value.wheel.name, value.sha256, round(value.seconds, 3),
+                                              round(started, 3), round(time.monotonic() - self._t0, 3), value.facts_json)
+            self.reporter.report(NodeFinished(task.id, value.status, value.wheel.name, value.seconds))
+            if spec.buildable and value.status in ("built", "cached") and not self._agrees(spec, value.requires_dist):
+                facts.append(BuiltFacts(task.id, value.backend_requires_dist))
+        if not facts or self.planner is None:
+            return []
+        with self._lock:
+            started_nodes = set(self._started)
+        graph = self.planner.expand(self._view.graph, facts, started_nodes)
+        self._view = _View(graph, self._view.published, self._view.discovered)
+        wanted = self._tasks_for(graph)
+        changed = [t for tid, t in wanted.items() if self._tasks.get(tid) != t and tid not in self._done_ids()]
+        self._tasks.update({t.id: t for t in changed})
+        return changed
+
+    def _done_ids(self) -> set[str]:
+        return set(self._outcomes) | {DISCOVER + n for n in self._view.discovered}
+
+    def _agrees(self, spec: NodeSpec, requires_dist: Iterable[str]) -> bool:
+        """Whether the built wheel declares what the plan expected of it (else the planner re-plans)."""
+        if spec.requires is None:
+            return False
+        python = self.stages.s.interpreters[spec.python]
+        actual = sorted({str(_unmarked(r)) for r in applicable(requires_dist, python.markers, spec.extras, source=f"{spec.id} Requires-Dist")})
+        return actual == sorted(set(spec.requires))
+
+    # ----- work (worker threads: read one snapshot, touch only their node) -----------------------
+
+    def _work(self, task: Task) -> object:
+        view = self._view
+        node = task.id.removeprefix(DISCOVER)
+        spec = view.graph.nodes[node]
+        with self._lock:
+            self._started.add(node)
+        self._times.setdefault(node, time.monotonic() - self._t0)
+        try:
+            if task.id.startswith(DISCOVER):
+                self.reporter.report(NodeStarted(node, "discover"))
+                return self.stages.discover(spec, self._inputs(view, node, ("build-system",)))
+            if not spec.buildable and spec.source.kind == "prebuilt":
+                return prebuilt(self.stages, spec, self._runtime(view, spec))
+            if not self._builds(spec):
+                if self.wheels is None:
+                    raise BuildError(f"{node}: not in the slice, and no --from-index to take it from")
+                return take(self.stages, spec, self.wheels)
+            shared = self._shared(view, spec)
+            if shared is not None:
+                return shared
+            self.reporter.report(NodeStarted(node, "build"))
+            return self.stages.build(spec, self._inputs(view, node, ("build-system",)), self._inputs(view, node, ("build-system", "build-backend")),
+                                     lambda requires: self._resolve_runtime(view, spec, requires), view.discovered.get(node), forced=node in self.forced)
+        except WheelwrightError:
+            raise
+        except Exception as exc:  # a bug or an unexpected OS error still ends as a named failure, its traceback logged
+            log_path = None
+            with contextlib.suppress(OSError), self.stages.log(spec) as log:
+                log.write(traceback.format_exc())
+                log_path = log.name
+            raise BuildError(f"{node}: unexpected {type(exc).__name__}: {exc}", log_path) from exc
+
+    def _inputs(self, view: _View, node: str, kinds: tuple[str, ...]) -> list[InputWheel]:
+        closure = view.graph.build_closure(node, kinds)  # type: ignore[arg-type]
+        missing = sorted(n for n in closure if n not in view.published)
+        if missing:
+            raise BuildError(f"{node}: started before {', '.join(missing)} was published (scheduler bug)")
+        return sorted((view.published[n] for n in closure), key=lambda w: w.path.name)
+
+    def _runtime(self, view: _View, spec: NodeSpec) -> list[Runtime]:
+        result = []
+        for child in view.graph.children(spec.id, ("install",)):
+            child_spec = view.graph.nodes[child]
+            wheel = view.published.get(child)
+            result.append(Runtime(child_spec.name, child_spec.version, wheel.path if wheel else None, wheel.sha256 if wheel else None))
+        return result
+
+    def _resolve_runtime(self, view: _View, spec: NodeSpec, requires_dist: Iterable[str]) -> list[Runtime]:
+        """A wheel's runtime requirements as the graph resolves them: the graph's node when one fits, else the
+        planner's choice (a wheel whose dependencies nobody published learns them only from its build)."""
+        python = self.stages.s.interpreters[spec.python]
+        result = []
+        for req in applicable(requires_dist, python.markers, spec.extras, source=f"{spec.id} Requires-Dist"):
+            version = self.planner.choose_version(req, view.graph, spec.python) if self.planner else None
+            if version is None:
+                continue
+            node = next((n for n in view.graph.by_name(self.planner.renames.current(req.name) if self.planner else req.name)
+                         if n.version == version and n.python == spec.python), None)
+            wheel = view.published.get(node.id) if node else None
+            result.append(Runtime(node.name if node else req.name, version, wheel.path if wheel else None, wheel.sha256 if wheel else None))
+        return sorted(result, key=lambda r: r.name)
+
+    def _shared(self, view: _View, spec: NodeSpec) -> Built | None:
+        """Another interpreter's build of the same source made a pure wheel: this interpreter takes it as is."""
+        for sibling in view.graph.by_name(spec.name):
+            wheel = view.published.get(sibling.id)
+            if sibling.id != spec.id and sibling.version == spec.version and wheel is not None and wheel.path.name.endswith("-none-any.whl"):
+                return Built(spec.id, wheel.path, wheel.sha256, "shared", 0.0, (), (), "")
+        return None
+
+    def _stuck(self, stuck: Mapping[str, frozenset[str]]) -> CycleError:
+        waits = {k.removeprefix(DISCOVER): {n.removeprefix(DISCOVER) for n in v} for k, v in stuck.items()}
+        cycle = find_cycle(waits)
+        graph = self._view.graph
+        if cycle:
+            steps = [cycle[0]]
+            for parent, child in zip(cycle, cycle[1:], strict=False):
+                kind = next((e.kind for e in graph.edges if e.parent == parent and e.child == child), "needs")
+                steps.append(f"-[{kind}]-> {child}")
+            return CycleError(f"build-dependency cycle cannot bootstrap: {' '.join(steps)}")
+        return CycleError(f"build is stuck: {', '.join(sorted(waits))} wait for requirements that never became ready")
+
+
+def _unmarked(req: Requirement) -> Requirement:
+    req.marker = None
+    return req
+
+
+

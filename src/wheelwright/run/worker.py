@@ -1,0 +1,336 @@
+"""Where the stages meet: one node's fetch, prepare, discover and build, as functions of frozen inputs
+returning frozen records. Nothing here decides what to build (the plan did) and nothing here is shared
+with another worker: each call gets its node's spec and the wheels its build environment holds."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any
+
+from packaging.version import Version
+
+from wheelwright.config.interpreters import Interpreter
+from wheelwright.config.project import Project
+from wheelwright.config.variants import Variant
+from wheelwright.errors import BuildError
+from wheelwright.fsutil import atomic_write_bytes, sha256_file
+from wheelwright.plan.buildsystem import BuildSystem, read_build_system
+from wheelwright.plan.graph import NodeSpec
+from wheelwright.plan.keys import discover_key, wheel_key
+from wheelwright.plan.requirements import wheel_requires_dist
+from wheelwright.plan.sourcerefs import to_distribution
+from wheelwright.recipes.api import call_hook_safely
+from wheelwright.recipes.book import RecipeBook, context
+from wheelwright.recipes.patches import Patch, apply_patches, find_patches
+from wheelwright.remote.sources import UnpackLimits, fetch_source, unpack_sdist
+from wheelwright.run.cache import RecordStore
+from wheelwright.sandbox.buildenv import BuildEnvironment, EnvironmentFactory, scrubbed_environment
+from wheelwright.sandbox.isolation import NetworkPolicy
+from wheelwright.stages.backend import Backend
+from wheelwright.stages.crates import VendoredCrates, vendor_crates
+from wheelwright.stages.localindex import LocalIndex
+from wheelwright.stages.repair import Repairer
+
+#: The knobs through which build systems take their compile parallelism; each build gets the per-build budget.
+PARALLELISM_VARIABLES = ("MAX_JOBS", "CMAKE_BUILD_PARALLEL_LEVEL")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageSettings:
+    """What every stage may read; frozen, shared by all workers."""
+
+    project: Project
+    variant: Variant
+    variant_names: frozenset[str]
+    interpreters: Mapping[str, Interpreter]  # X.Y -> interpreter
+    output_dir: Path
+    cache_dir: Path
+    sbom_dir: Path
+    build_jobs: int
+    source_date_epoch: int = 315532800
+    network: NetworkPolicy = NetworkPolicy(False, "not isolated (library default; the CLI isolates)")
+    offline: bool = False
+    unpack_limits: UnpackLimits = UnpackLimits()
+    constraint_files: tuple[Path, ...] = ()
+
+    @property
+    def simple_dir(self) -> Path:
+        return self.output_dir / "simple"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.output_dir / "logs"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.output_dir / "work"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.output_dir / ".state"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    source_dir: Path
+    identity: str  # the sdist's sha256 or the commit built
+    patches: tuple[Patch, ...]
+    crates: VendoredCrates | None
+    build_system: BuildSystem
+
+
+@dataclass(frozen=True)
+class Discovered:
+    prepared: Prepared
+    env_dir: Path
+    discover_key: str
+    backend_requires: tuple[str, ...]
+    metadata: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class InputWheel:
+    path: Path
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A runtime requirement as the graph resolves it, with its wheel when it is already published."""
+
+    name: str
+    version: str
+    wheel: Path | None
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class Built:
+    node: str
+    wheel: Path
+    sha256: str
+    status: str  # built | cached | prebuilt | index | shared
+    seconds: float
+    requires_dist: tuple[str, ...]  # what the published wheel declares
+    backend_requires_dist: tuple[str, ...]  # what the backend wrote, before the recipe's additions and drops
+    facts_json: str = ""
+
+
+class Stages:
+    """The stage functions, bound to one run's settings and services."""
+
+    def __init__(self, settings: StageSettings, *, book: RecipeBook, repairer: Repairer, environments: EnvironmentFactory) -> None:
+        self.s = settings
+        self.book = book
+        self.repairer = repairer
+        self.environments = environments
+        self.local = LocalIndex(settings.simple_dir)
+        self.records = RecordStore(settings.state_dir)
+        self._provenance: dict[str, Any] = {}  # toolchain versions and constraint hashes, read once and only if something builds
+
+    def _provenance_inputs(self, interpreter: Interpreter) -> tuple[Any, Any]:
+        from wheelwright.stages.provenance import build_toolchain, constraint_files
+
+        key = str(interpreter.path)
+        if key not in self._provenance:
+            self._provenance[key] = (build_toolchain(interpreter, self.s.variant), constraint_files(self.s.constraint_files))
+        return self._provenance[key]  # type: ignore[no-any-return]
+
+    # ----- logs ----------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def log(self, spec: NodeSpec, *, fresh: bool = False) -> Iterator[IO[str]]:
+        """Opened only when real work happens, so a cached node keeps the log of the build that made it."""
+        path = self.s.logs_dir / f"{spec.name}-{spec.version}" f"{'' if len(self.s.interpreters) == 1 else '-py' + spec.python}.log"
+        with open(path, "w" if fresh else "a") as handle:
+            yield handle
+
+    def log_path(self, spec: NodeSpec) -> str:
+        return str(self.s.logs_dir / f"{spec.name}-{spec.version}{'' if len(self.s.interpreters) == 1 else '-py' + spec.python}.log")
+
+    # ----- prepare: fetch, unpack, patch, vendor crates, recipe prepare --------------------------
+
+    def prepare(self, spec: NodeSpec, log: IO[str]) -> Prepared:
+        archive, identity = fetch_source(to_distribution(spec.name, spec.version, spec.source), self.s.cache_dir, offline=self.s.offline)
+        patches = find_patches(self.s.project.patches_dir, spec.name, Version(spec.version), self.s.variant.name, self.s.variant_names)
+        if tuple((p.path.name, p.sha256) for p in patches) != spec.patches:
+            raise BuildError(f"{spec.id}: its patches changed since the plan ({[p.path.name for p in patches]} vs {[n for n, _ in spec.patches]}); plan again")
+        what = f"git tag {spec.source.git_ref} = commit {identity}" if spec.source.git_ref else f"sha256 {spec.source.sha256} verified"
+        log.write(f"# {spec.id} from {spec.source.url}\n# {what}\n")
+        work = self.s.work_dir / spec.id
+        shutil.rmtree(work, ignore_errors=True)
+        tree = unpack_sdist(archive, work / "src", self.s.unpack_limits)
+        apply_patches(patches, tree, log)
+        crates = vendor_crates(tree, self.s.cache_dir / "crates", work, log, offline=self.s.offline)
+        loaded = self.book.get(spec.name)
+        ctx = self._context(spec, source_dir=tree, log=log)
+        call_hook_safely(f"{spec.recipe.recipe or 'recipe'} prepare", lambda: loaded.prepare(ctx))
+        build_system = read_build_system(tree, spec.id)
+        if spec.build_system is not None and (build_system.requires, build_system.backend) != (spec.build_system, spec.backend):
+            raise BuildError(f"{spec.id}: the prepared tree's [build-system] ({list(build_system.requires)}, {build_system.backend}) is not the "
+                             f"plan's ({list(spec.build_system)}, {spec.backend}); a patch or recipe prepare changed it after planning", log.name)
+        return Prepared(tree, identity, patches, crates, build_system)
+
+    # ----- discover: what the backend needs beyond [build-system] --------------------------------
+
+    def discover(self, spec: NodeSpec, first: Sequence[InputWheel]) -> Discovered:
+        with self.log(spec, fresh=True) as log:
+            prepared = self.prepare(spec, log)
+            key = discover_key(_required(spec.source_key, spec), [w.sha256 for w in first])
+            env = self._environment(spec, prepared, first, log)
+            backend = self._backend(spec, prepared, env, log)
+            config = spec.recipe.config()
+            requires = tuple(backend.requires_for_wheel(config))
+            log.write(f"# get_requires_for_build_wheel -> {list(requires)}\n")
+            metadata = None
+            if spec.requires is None:  # nobody publishes its dependencies: ask the backend before spending a build on it
+                answer = backend.prepare_metadata(self.s.work_dir / spec.id / "metadata", config)
+                metadata = tuple(answer) if answer is not None else None
+                log.write(f"# prepare_metadata_for_build_wheel -> {answer}\n")
+        return Discovered(prepared, self.s.work_dir / spec.id / "env", key, requires, metadata)
+
+    # ----- build: backend, repair, recipe requirements, verify, SBOM, publish ---------------------
+
+    def build(self, spec: NodeSpec, first: Sequence[InputWheel], every: Sequence[InputWheel], runtime: Callable[[Sequence[str]], list[Runtime]],
+              discovered: Discovered | None, forced: bool = False) -> Built:
+        """``runtime`` resolves a wheel's Requires-Dist the way the graph does, for its SBOM (and to tell a stale cached SBOM)."""
+        import time
+
+        started = time.monotonic()
+        first_key = discovered.discover_key if discovered else discover_key(_required(spec.source_key, spec), [w.sha256 for w in first])
+        key = wheel_key(first_key, [w.sha256 for w in every])
+        record = None if forced else self.records.get("wheel", key)
+        if record is not None and "facts" in record and record.get("runtime") == {r.name: r.version for r in runtime(record["requires_dist"])}:
+            wheel = self.s.simple_dir / record["path"]
+            if wheel.is_file() and sha256_file(wheel) == record["sha256"]:
+                self._ensure_sbom(wheel.name, record)
+                return Built(spec.id, wheel, record["sha256"], "cached", time.monotonic() - started, tuple(record["requires_dist"]),
+                             tuple(record.get("backend_requires_dist", record["requires_dist"])), record["facts"])
+        with self.log(spec, fresh=discovered is None) as log:
+            prepared = discovered.prepared if discovered else self.prepare(spec, log)
+            env = self._environment(spec, prepared, first, log, reuse=discovered.env_dir if discovered else None)
+            env.install([w.path for w in every if w not in first], log)
+            backend = self._backend(spec, prepared, env, log)
+            work = self.s.work_dir / spec.id
+            raw = backend.build_wheel(work / "dist", spec.recipe.config())
+            repaired = self.repairer.repair(raw, work / "repaired", log)
+            log.write(f"# repaired: {repaired.platform_tag or 'pure, unchanged'}; grafted {[g.soname for g in repaired.grafted]}; external {list(repaired.external)}\n")
+            backend_requires = tuple(wheel_requires_dist(repaired.wheel))
+            repaired = self._recipe_requirements(spec, repaired, work, log)
+            requires_dist = tuple(wheel_requires_dist(repaired.wheel))
+            payload = self._verify(spec, repaired.wheel, log)
+            resolved = runtime(requires_dist)
+            versions = {r.name: r.version for r in resolved}
+            facts_json, published, sbom = self._sbom_and_publish(spec, prepared, repaired, every, resolved, payload, work)
+            log.write(f"# published {published} with its SBOM\n")
+        from wheelwright.stages.provenance import facts_from_json
+
+        sha = facts_from_json(facts_json).wheel_sha256
+        self.records.put("wheel", key, {"path": str(published.relative_to(self.s.simple_dir)), "sha256": sha,
+                                        "requires_dist": list(requires_dist), "backend_requires_dist": list(backend_requires),
+                                        "runtime": versions, "facts": facts_json, "sbom_sha256": hashlib.sha256(sbom).hexdigest()})
+        shutil.rmtree(work, ignore_errors=True)
+        return Built(spec.id, published, sha, "built", time.monotonic() - started, requires_dist, backend_requires, facts_json)
+
+    def _recipe_requirements(self, spec: NodeSpec, repaired: Any, work: Path, log: IO[str]) -> Any:
+        """The recipe's added and dropped runtime requirements go into the wheel's own METADATA, so that
+        `pip install` from our index installs what the plan says."""
+        from wheelwright.stages.wheelfile import rewrite_requires_dist
+
+        if not spec.recipe.added_requires and not spec.recipe.dropped_requires:
+            return repaired
+        target = work / "requires" / repaired.wheel.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        final = rewrite_requires_dist(repaired.wheel, target, add=spec.recipe.added_requires, drop=spec.recipe.dropped_requires)
+        log.write(f"# {spec.recipe.recipe}: Requires-Dist now {list(final)}\n")
+        return replace(repaired, wheel=target) if target.exists() else repaired
+
+    def _verify(self, spec: NodeSpec, wheel: Path, log: IO[str]) -> tuple[str, ...]:
+        """After repair, before anything is published: the kernels the variant needs must be inside."""
+        declared = dict(spec.recipe.kernels)
+        if not self.s.variant.gpu_payload.requires_kernels and not declared:
+            return ()
+        from wheelwright.stages.verify import verify_wheel
+
+        verdict = verify_wheel(wheel, self.s.variant, declared)
+        log.write("# verify: " + ("; ".join(verdict.summary()) or "no GPU code, none required") + "\n")
+        if not verdict.ok:
+            raise BuildError(verdict.message(self.s.variant.gpu_payload), log.name)
+        return verdict.summary()
+
+    def _sbom_and_publish(self, spec: NodeSpec, prepared: Prepared, repaired: Any, every: Sequence[InputWheel],
+                          runtime: Sequence[Runtime], payload: tuple[str, ...], work: Path) -> tuple[str, Path, bytes]:
+        from wheelwright.stages.provenance import facts_to_json, gather
+        from wheelwright.stages.sbom import ComponentFacts, SourceFacts, finalize_wheel
+
+        source = (SourceFacts.git(spec.source.url, prepared.identity, spec.source.git_ref) if spec.source.git_ref
+                  else SourceFacts.sdist(spec.source.url, spec.source.sha256 or ""))
+        components = [ComponentFacts(name=r.name, version=r.version, wheel_filename=r.wheel.name if r.wheel else None, sha256=r.sha256,
+                                     variant=self.s.variant.label) for r in runtime]
+        toolchain, constraints = self._provenance_inputs(self.s.interpreters[spec.python])
+        facts = gather(name=spec.name, version=spec.version, variant=self.s.variant, source=source, patches=prepared.patches,
+                       project_root=self.s.project.root, build_wheels=[(w.path, w.sha256) for w in sorted(every, key=lambda w: w.path)],
+                       toolchain=toolchain, constraints=constraints,
+                       repaired=repaired, runtime=components, former_names=spec.former_names, source_date_epoch=self.s.source_date_epoch,
+                       gpu_payload=payload, crates=prepared.crates.crates if prepared.crates else ())
+        final, facts, published_sbom = finalize_wheel(facts, repaired.wheel, work / "final" / repaired.wheel.name)
+        published = self.local.publish(final)
+        self.write_sbom(published.name, published_sbom)
+        return facts_to_json(facts), published, published_sbom
+
+    # ----- environments --------------------------------------------------------------------------
+
+    def _context(self, spec: NodeSpec, **more: Any) -> Any:
+        return context(spec.name, Version(spec.version), self.s.variant, spec.python, jobs=self.s.build_jobs, network=self.s.network, **more)
+
+    def build_environment_variables(self, spec: NodeSpec, prepared: Prepared) -> dict[str, str]:
+        """Variant env, then the per-build parallelism budget, then the recipe's env (it may lower the budget), then crates."""
+        budget = {name: str(self.s.build_jobs) for name in PARALLELISM_VARIABLES}
+        budget |= {"MAKEFLAGS": f"-j{self.s.build_jobs}", "NINJAFLAGS": f"-j{self.s.build_jobs}"}
+        crates = prepared.crates.env() if prepared.crates else {}
+        return scrubbed_environment({**self.s.variant.env, **budget, **dict(spec.recipe.env), **crates,
+                                     "SOURCE_DATE_EPOCH": str(self.s.source_date_epoch)})
+
+    def _environment(self, spec: NodeSpec, prepared: Prepared, first: Sequence[InputWheel], log: IO[str],
+                     reuse: Path | None = None) -> BuildEnvironment:
+        env_dir = self.s.work_dir / spec.id / "env"
+        variables = self.build_environment_variables(spec, prepared)
+        if reuse is not None and reuse.is_dir():
+            return self.environments.open(reuse, variables)
+        env = self.environments.create(env_dir, self.s.interpreters[spec.python].path, variables, log)
+        env.install([w.path for w in first], log)
+        return env
+
+    def _backend(self, spec: NodeSpec, prepared: Prepared, env: BuildEnvironment, log: IO[str]) -> Backend:
+        variables = self.build_environment_variables(spec, prepared)
+        variables["PATH"] = f"{env.bin_dir}{os.pathsep}{variables.get('PATH', os.defpath)}"
+        return Backend(prepared.source_dir, prepared.build_system, env.python, variables, log, spec.id, self.s.network)
+
+    # ----- SBOMs beside the index ----------------------------------------------------------------
+
+    def write_sbom(self, wheel_name: str, sbom: bytes) -> None:
+        path = self.s.sbom_dir / f"{wheel_name}.cdx.json"
+        if not path.exists() or path.read_bytes() != sbom:
+            atomic_write_bytes(path, sbom)
+
+    def _ensure_sbom(self, wheel_name: str, record: Mapping[str, Any]) -> None:
+        """A cached wheel's published SBOM is regenerated (deterministically) only if it is missing or changed."""
+        path = self.s.sbom_dir / f"{wheel_name}.cdx.json"
+        if path.is_file() and sha256_file(path) == record.get("sbom_sha256"):
+            return
+        from wheelwright.stages.provenance import facts_from_json
+        from wheelwright.stages.sbom import wheel_sbom
+
+        self.write_sbom(wheel_name, wheel_sbom(facts_from_json(record["facts"])))
+
+
+def _required(value: str | None, spec: NodeSpec) -> str:
+    if value is None:
+        raise BuildError(f"{spec.id}: the plan has no source key for it (its source was not read); plan again with the network")
+    return value

@@ -1,0 +1,177 @@
+"""Edit a built wheel's ``Requires-Dist`` so what ``pip install`` pulls from our index is what the recipe decided
+(a ROCm vllm needs ``amd-aiter`` and no ``nvidia-*``), touching nothing else in the wheel."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import fnmatch
+import hashlib
+import io
+import re
+import struct
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from wheelwright.errors import BuildError
+from wheelwright.fsutil import atomic_writer
+
+
+@dataclass(frozen=True)
+class _Header:
+    """One logical METADATA header: its physical lines (continuations included), kept as they were written."""
+
+    lines: tuple[str, ...]
+
+    @property
+    def is_requires_dist(self) -> bool:
+        return self.lines[0].split(":", 1)[0].strip().lower() == "requires-dist"
+
+    @property
+    def value(self) -> str:
+        return re.sub(r"\r?\n", "", "".join(self.lines).split(":", 1)[1]).strip()
+
+
+def rewrite_requires_dist(wheel: Path, out: Path, *, add: Sequence[str], drop: Sequence[str]) -> tuple[str, ...]:
+    """Write ``wheel`` to ``out`` with Requires-Dist lines whose canonical name matches a ``drop`` fnmatch pattern
+    removed and ``add`` requirements appended (after the kept ones; an identical line is not repeated; an add wins
+    over a drop). Every other header, the body and every other member stay byte-for-byte; RECORD gets METADATA's new
+    hash and size. When nothing changes ``out`` is not written. Returns the final Requires-Dist values."""
+    added: list[str] = []
+    for item in add:
+        try:
+            added.append(str(Requirement(item)))
+        except InvalidRequirement as exc:
+            raise BuildError(f"{wheel.name}: recipe requirement {item!r} to add is not a valid requirement: {exc}") from None
+    patterns = [canonicalize_name(pattern) for pattern in drop]  # "nvidia_*" means "nvidia-*", as names do
+    with zipfile.ZipFile(wheel) as zin:
+        dist_info = _dist_info(zin, wheel)
+        metadata_name, record_name = f"{dist_info}/METADATA", f"{dist_info}/RECORD"
+        try:
+            old = zin.read(metadata_name)
+        except KeyError:
+            raise BuildError(f"{wheel.name}: no {metadata_name}") from None
+        new, requires = _edit_metadata(old.decode("utf-8"), patterns, added)
+        if new == old:
+            return requires
+        if {f"{record_name}.jws", f"{record_name}.p7s"} & set(zin.namelist()):
+            raise BuildError(f"{wheel.name}: RECORD is signed; changing Requires-Dist would break the signature")
+        record = _record_with(zin.read(record_name).decode("utf-8"), metadata_name, new, wheel)
+        with atomic_writer(out) as handle, zipfile.ZipFile(handle, "w") as zout:
+            zout.comment = zin.comment
+            for info in zin.infolist():
+                if info.filename in (metadata_name, record_name):
+                    zout.writestr(_clone(info), new if info.filename == metadata_name else record)
+                else:
+                    _copy_raw(zin, info, zout)
+    return requires
+
+
+def _edit_metadata(text: str, patterns: Sequence[str], added: Sequence[str]) -> tuple[bytes, tuple[str, ...]]:
+    """Split the header block into logical headers (the body after the first blank line is left alone), drop and
+    append Requires-Dist headers, and join it back with the file's own line ending."""
+    headers: list[list[str]] = []
+    pos = 0
+    while pos < len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end + 1
+        line = text[pos:end]
+        if line in ("\n", "\r\n"):
+            break
+        if line[:1] in (" ", "\t") and headers:
+            headers[-1].append(line)
+        else:
+            headers.append([line])
+        pos = end
+    newline = "\r\n" if "\r\n" in text[:pos] or (not headers and text.startswith("\r\n")) else "\n"
+    kept: list[_Header] = []
+    last_requires = -1
+    for header in (_Header(tuple(lines)) for lines in headers):
+        if header.is_requires_dist:
+            name, normalized = _parse(header.value)
+            if normalized not in added and any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
+                continue
+            last_requires = len(kept)
+        kept.append(header)
+    present = {_parse(header.value)[1] for header in kept if header.is_requires_dist}
+    new_headers = [_Header((f"Requires-Dist: {req}{newline}",)) for req in dict.fromkeys(added) if req not in present]
+    at = last_requires + 1 if last_requires >= 0 else len(kept)
+    if new_headers and at and not kept[at - 1].lines[-1].endswith("\n"):  # last header had no line ending (no body)
+        kept[at - 1] = _Header((*kept[at - 1].lines[:-1], kept[at - 1].lines[-1] + newline))
+    kept[at:at] = new_headers
+    result = "".join(line for header in kept for line in header.lines) + text[pos:]
+    return result.encode("utf-8"), tuple(header.value for header in kept if header.is_requires_dist)
+
+
+def _parse(value: str) -> tuple[str, str]:
+    """(canonical name, normalized line) of a Requires-Dist value; a line packaging cannot parse keeps its leading name."""
+    try:
+        requirement = Requirement(value)
+    except InvalidRequirement:
+        match = re.match(r"[A-Za-z0-9._-]+", value)
+        return canonicalize_name(match.group(0) if match else ""), value
+    return canonicalize_name(requirement.name), str(requirement)
+
+
+def _dist_info(zf: zipfile.ZipFile, wheel: Path) -> str:
+    """The wheel's one ``.dist-info`` directory, told apart from vendored ones by holding RECORD."""
+    found = sorted({n.split("/", 1)[0] for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/RECORD")})
+    if len(found) != 1:
+        raise BuildError(f"{wheel.name}: expected one .dist-info/RECORD, found {len(found)}")
+    return found[0]
+
+
+def _record_with(record: str, member: str, data: bytes, wheel: Path) -> str:
+    """RECORD with ``member``'s line given ``data``'s hash and size, keeping every other line and the line endings."""
+    lines = record.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.strip() and next(csv.reader([line]))[0] == member:
+            ending = line[len(line.rstrip("\r\n")) :]
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator=ending).writerow([member, f"sha256={digest}", len(data)])
+            lines[index] = buffer.getvalue()
+            return "".join(lines)
+    raise BuildError(f"{wheel.name}: RECORD has no line for {member}")
+
+
+def _clone(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    """A fresh ZipInfo with the member's name, timestamp, compression and mode, for zipfile to fill in the rest."""
+    clone = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+    clone.compress_type, clone.create_system = info.compress_type, info.create_system
+    clone.external_attr, clone.internal_attr = info.external_attr, info.internal_attr
+    return clone
+
+
+def _copy_raw(zin: zipfile.ZipFile, info: zipfile.ZipInfo, zout: zipfile.ZipFile) -> None:
+    """Copy a member's compressed bytes untouched: identical data, and a multi-GB wheel copies at disk speed.
+    zipfile has no public raw copy, so this writes the local header and registers the entry as ``open("w")`` does."""
+    if info.flag_bits & 0x01:
+        raise BuildError(f"{info.filename}: encrypted zip members are not supported")
+    assert zin.fp is not None and zout.fp is not None
+    zin.fp.seek(info.header_offset)
+    header = zin.fp.read(30)
+    if header[:4] != b"PK\x03\x04":
+        raise BuildError(f"{info.filename}: bad local file header in the wheel")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    zin.fp.seek(info.header_offset + 30 + name_length + extra_length)
+    clone = _clone(info)
+    clone.flag_bits = info.flag_bits & ~0x08  # sizes go in the local header: no data descriptor
+    clone.CRC, clone.compress_size, clone.file_size = info.CRC, info.compress_size, info.file_size
+    clone.header_offset = zout.fp.tell()
+    zout.fp.write(clone.FileHeader())
+    remaining = info.compress_size
+    while remaining:
+        block = zin.fp.read(min(remaining, 1 << 20))
+        if not block:
+            raise BuildError(f"{info.filename}: the wheel is truncated")
+        zout.fp.write(block)
+        remaining -= len(block)
+    zout.filelist.append(clone)
+    zout.NameToInfo[clone.filename] = clone
+    zout.start_dir = zout.fp.tell()
