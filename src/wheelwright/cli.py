@@ -97,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--output-dir", type=Path, help="where build-plan.json goes (default: build/<variant>)")
     plan.add_argument("--json", action="store_true", help="print the JSON instead of the text")
     plan.add_argument("--offline", action="store_true", help="plan from the local cache only")
+    plan.add_argument("--cache-dir", type=Path, help="downloads (default: ~/.cache/wheelwright); share it with the build")
     sub.add_parser("recipes", help="list packages that have a recipe module")
     sub.add_parser("variants", help="list every variant and accelerator version")
     sub.add_parser("ci-matrix", help="GitHub Actions matrix (JSON) of every generated build session")
@@ -197,7 +198,8 @@ def _plan(args: argparse.Namespace, project: Project, variants) -> int:
     output_dir = (args.output_dir or project.output_dir(variant.label)).resolve()
     reporter = TextReporter(sys.stderr)
     planning = make_planner(project, variant, frozenset(variants), requirements, pythons=pythons, index_url=args.index_url,
-                            cache_dir=default_cache_dir(), output_dir=output_dir, reporter=reporter, offline=args.offline, permissive=True)
+                            cache_dir=(args.cache_dir or default_cache_dir()).resolve(), output_dir=output_dir, reporter=reporter,
+                            offline=args.offline, permissive=True)
     graph = planning.planner.plan()
     view = make_plan_view(graph, variant=variant, wheel_only=frozenset(planning.source.wheel_only))
     atomic_write_text(output_dir / "plan.json", graph.to_json() + "\n")

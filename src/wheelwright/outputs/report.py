@@ -52,8 +52,8 @@ def write_outputs(result: Execution, settings: StageSettings, *, network: Networ
 
 def _write_stack_sbom(result: Execution, graph: BuildGraph, settings: StageSettings) -> None:
     """Regenerated only when a wheel or an edge changed: a warm run never imports the SBOM library."""
-    facts = sorted(o.facts_json for o in result.outcomes if o.facts_json)
-    edges = sorted((e.parent, e.child) for e in graph.edges if e.kind in ("toplevel", "install"))
+    facts = sorted({o.facts_json for o in result.outcomes if o.facts_json})
+    edges = sorted({(e.parent.split("@")[0], e.child.split("@")[0]) for e in graph.edges if e.kind in ("toplevel", "install")})  # per package, across interpreters
     key = hashlib.sha256(json.dumps([facts, edges, settings.source_date_epoch]).encode()).hexdigest()
     stack, stamp = settings.sbom_dir / "stack.cdx.json", settings.state_dir / "stack-sbom.key"
     if stack.is_file() and stamp.is_file() and stamp.read_text() == key:

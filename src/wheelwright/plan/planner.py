@@ -28,7 +28,7 @@ from wheelwright.plan.buildsystem import BuildSystem, read_archive_build_system
 from wheelwright.plan.candidates import choose_sdist
 from wheelwright.plan.graph import ROOT, BuildGraph, Edge, EdgeKind, NodeSpec, SourceRef
 from wheelwright.plan.keys import discover_key, source_key, wheel_key
-from wheelwright.plan.published import MetadataSource, PublishedMetadata
+from wheelwright.plan.published import PublishedMetadata, RecipeAwareSource
 from wheelwright.plan.requirements import applicable
 from wheelwright.plan.resolve import Plan, plan_install_tree
 from wheelwright.plan.sourcerefs import declared_source, prebuilt_wheel, to_distribution
@@ -78,7 +78,7 @@ class BuiltFacts:
 
 
 class Planner:
-    def __init__(self, settings: PlanSettings, requirements: Sequence[Requirement], *, index: PackageIndex, source: MetadataSource,
+    def __init__(self, settings: PlanSettings, requirements: Sequence[Requirement], *, index: PackageIndex, source: RecipeAwareSource,
                  renames: Renames, book: RecipeBook, prebuilt_index: PackageIndex | None = None,
                  note: Callable[[str], None] = lambda text: None) -> None:
         self.s = settings
@@ -93,6 +93,7 @@ class Planner:
         self.overrides: dict[tuple[str, Version], PublishedMetadata] = {}
         self._runtime: dict[str, Plan] = {}
         self._dirty = False
+        self._learnt: dict[tuple[str, Version], tuple[str, ...]] = {}  # Requires-Dist as a backend wrote it
 
     # ----- public --------------------------------------------------------------------------------
 
@@ -170,16 +171,18 @@ class Planner:
         """Metadata the plan lacked, or that disagrees with it, becomes an override; the runtime tree is
         resolved again with it when the package is part of it. Agreeing metadata changes nothing."""
         key = (spec.name, Version(spec.version))
-        if key in self.overrides and tuple(self.overrides[key].requires_dist) == tuple(requires_dist):
+        if key in self._learnt and self._learnt[key] == tuple(requires_dist):
             return []
+        self._learnt[key] = tuple(requires_dist)
         interpreter = next(i for i in self.s.interpreters if i.version == spec.python)
         planned = self.runtime(interpreter).packages.get(NormalizedName(spec.name))
-        self.overrides[key] = PublishedMetadata(tuple(requires_dist), None, origin, "built")
+        self.overrides[key] = self.source.with_recipe(spec.name, key[1], PublishedMetadata(tuple(requires_dist), None, origin, "built")) \
+            or PublishedMetadata(tuple(requires_dist), None, origin, "built")
         self._dirty = True
         if planned is None or str(planned.version) != spec.version:
             return []
-        actual = sorted(str(_unmarked(r)) for r in applicable(requires_dist, interpreter.markers, sorted(planned.extras), source=f"{spec.id} {origin}"))
-        actual = sorted({*actual, *(str(_unmarked(r)) for r in applicable(spec.recipe.added_requires, interpreter.markers, source=spec.id))})
+        actual = sorted({str(_unmarked(r)) for r in applicable(self.overrides[key].requires_dist, interpreter.markers, sorted(planned.extras),
+                                                               source=f"{spec.id} {origin}")})
         note = (f"{spec.id}: {origin} requires {actual} but the plan read {sorted(planned.requires)} from "
                 f"{planned.origin or 'nothing (the index publishes no usable metadata)'}")
         self._runtime.clear()
