@@ -10,11 +10,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fakepypi import FakePyPI  # noqa: E402
+from fakepypi import FakePyPI
 
-from helpers import copy_project  # noqa: E402
+from helpers import copy_project
 
-from wheelwright.cli import main  # noqa: E402
+from wheelwright.cli import main
 
 
 

@@ -58,7 +58,7 @@ class Planning:
 def make_planner(project: Project, variant: Variant, variant_names: frozenset[str], requirements: Sequence[Requirement], *,
                  pythons: tuple[Interpreter, ...], index_url: str, cache_dir: Path, output_dir: Path, reporter: Reporter,
                  refresh: bool = False, offline: bool = False, permissive: bool = False, source_date_epoch: int = 315532800,
-                 unpack_limits: UnpackLimits = UnpackLimits(), jobs_per_build: int = 1) -> Planning:
+                 unpack_limits: UnpackLimits | None = None, jobs_per_build: int = 1) -> Planning:
     constraints = load_constraints(project.constraints_dir / c for c in variant.constraints)
     index = open_index(index_url, cache_dir / "index", refresh=refresh, offline=offline)
     renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))
@@ -69,7 +69,7 @@ def make_planner(project: Project, variant: Variant, variant_names: frozenset[st
     book = RecipeBook(project.recipes_dir, variant_names)
     settings = PlanSettings(project=project, variant=variant, variant_names=variant_names, constraints=constraints, interpreters=pythons,
                             cache_dir=cache_dir, state_dir=output_dir / ".state", source_date_epoch=source_date_epoch, offline=offline,
-                            permissive=permissive, unpack_limits=unpack_limits, build_jobs=jobs_per_build)
+                            permissive=permissive, unpack_limits=unpack_limits or UnpackLimits(), build_jobs=jobs_per_build)
     planner = Planner(settings, requirements, index=index, source=source, renames=renames, book=book, prebuilt_index=prebuilt_index,
                       note=lambda text: reporter.report(Note(text)))
     return Planning(planner, source, book, renames, constraints, index)

@@ -11,10 +11,8 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from wheelwright.config.constraints import load_constraints
 from wheelwright.errors import BuildError, WheelwrightError
-from wheelwright.remote.index import PYPI_SIMPLE, SimpleJsonIndex, default_cache_dir
-from wheelwright.config.interpreters import find_interpreter
+from wheelwright.remote.index import PYPI_SIMPLE, default_cache_dir
 from wheelwright.run.outputlock import output_lock
 from wheelwright.outputs.licensereport import license_report
 from wheelwright.tools.lint import lint_constraints
@@ -27,12 +25,13 @@ from wheelwright.outputs.report import BuildFailures, failure_message, summary, 
 from wheelwright.fsutil import atomic_write_text
 from wheelwright.app import open_index
 from wheelwright.recipes.api import declared_renames, recipe_names
-from wheelwright.config.renames import Renames, load_renames
+from wheelwright.config.renames import load_renames
+from wheelwright.plan.graph import BuildGraph
 from wheelwright.run.events import TextReporter
 from wheelwright.remote.sources import UnpackLimits
 from wheelwright.sessions import engine_sessions
 from wheelwright.config.toolchain import check_toolchain
-from wheelwright.config.variants import every_variant, load_variants, select_variant
+from wheelwright.config.variants import Variant, VariantSpec, every_variant, load_variants, select_variant
 
 
 def _positive_int(text: str) -> int:
@@ -188,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _plan(args: argparse.Namespace, project: Project, variants) -> int:
+def _plan(args: argparse.Namespace, project: Project, variants: dict[str, VariantSpec]) -> int:
     from wheelwright.app import interpreters, make_planner
     from wheelwright.outputs.planview import make_plan_view
 
@@ -209,7 +208,7 @@ def _plan(args: argparse.Namespace, project: Project, variants) -> int:
     return 0
 
 
-def _requirements(texts: list[str], variant) -> list[Requirement]:
+def _requirements(texts: list[str], variant: Variant) -> list[Requirement]:
     if not texts:
         raise WheelwrightError(f"variant {variant.label!r} has no default stack; name requirements")
     result = []
@@ -234,7 +233,7 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify(args: argparse.Namespace, project: Project, variant) -> int:
+def _verify(args: argparse.Namespace, project: Project, variant: Variant) -> int:
     from wheelwright.recipes.api import RecipeContext, load_recipe
     from wheelwright.stages.verify import render, verify_index
 
@@ -268,7 +267,7 @@ def _lint(args: argparse.Namespace, project: Project) -> int:
     return 1 if report.errors else 0
 
 
-def _lock(args: argparse.Namespace, project: Project, variant) -> int:
+def _lock(args: argparse.Namespace, project: Project, variant: Variant) -> int:
     requirements = args.requirements or list(variant.stack)
     if not requirements:
         raise WheelwrightError(f"variant {variant.label!r} has no default stack; name requirements to lock")
@@ -283,7 +282,7 @@ def _lock(args: argparse.Namespace, project: Project, variant) -> int:
     return 0
 
 
-def _toolchain(variant) -> int:
+def _toolchain(variant: Variant) -> int:
     statuses = check_toolchain(variant)
     for status in statuses:
         print(f"{'ok ' if status.ok else 'MISSING' if status.found is None else 'WRONG'}\t{status.describe()}")
@@ -295,9 +294,8 @@ def _toolchain(variant) -> int:
     return 0
 
 
-def _build(args: argparse.Namespace, project: Project, variants) -> int:
+def _build(args: argparse.Namespace, project: Project, variants: dict[str, VariantSpec]) -> int:
     from wheelwright.app import build_jobs, interpreters, make_planner, toolchain_gate
-    from wheelwright.plan.graph import BuildGraph
     from wheelwright.run.executor import Executor
     from wheelwright.run.takes import DirectoryWheels, wheel_source
     from wheelwright.run.worker import Stages, StageSettings
@@ -324,7 +322,7 @@ def _build(args: argparse.Namespace, project: Project, variants) -> int:
     network = network_policy(args.allow_network)
     with output_lock(output_dir, args.wait):
         graph = plan_file or planning.planner.plan()
-        only, wheels, forced = _slice(args, graph, output_dir)
+        only, forced = _slice(args, graph)
         toolchain_gate(graph, variant, sorted(only) if only is not None else None)
         for path in (output_dir / "simple", output_dir / "logs", output_dir / ".state"):
             path.mkdir(parents=True, exist_ok=True)
@@ -361,21 +359,21 @@ def _read(path: Path) -> str:
         raise WheelwrightError(f"{path}: cannot read the plan: {exc.strerror or exc}") from None
 
 
-def _slice(args: argparse.Namespace, graph, output_dir: Path) -> tuple[frozenset[str] | None, object, frozenset[str]]:
+def _slice(args: argparse.Namespace, graph: BuildGraph) -> tuple[frozenset[str] | None, frozenset[str]]:
     """--nodes / --only: which nodes this run builds; the rest come from an index."""
     if args.only:
         name = canonicalize_name(args.only)
         chosen = frozenset(n for n, s in graph.nodes.items() if s.name == name)
-        return chosen, None, chosen
+        return chosen, chosen
     if not args.nodes:
-        return None, None, frozenset()
-    chosen = set()
+        return None, frozenset()
+    picked: set[str] = set()
     for item in (i.strip() for i in args.nodes.split(",") if i.strip()):
         name, _, version = item.partition("==")
         matches = [n for n, s in graph.nodes.items() if s.name == canonicalize_name(name) and (not version or s.version == version)]
         if not matches:
             raise WheelwrightError(f"--nodes {item!r}: not a node of {args.plan} (nodes look like name==version)")
-        chosen.update(matches)
-    if not args.from_index and any(n not in chosen for n in graph.nodes):
+        picked.update(matches)
+    if not args.from_index and any(n not in picked for n in graph.nodes):
         raise WheelwrightError("--nodes needs --from-index DIR_OR_URL for the wheels the slice does not build")
-    return frozenset(chosen), None, frozenset()
+    return frozenset(picked), frozenset()

@@ -3,7 +3,6 @@ finding quotes the offending line(s) and that errors reach ``report.errors``."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from fakepypi import FakePyPI
@@ -38,12 +37,12 @@ def lint(tmp_path, fake_pypi):
     recipes = tmp_path / "recipes"
     recipes.mkdir()
 
-    def run(text: str, renames: Renames = Renames(), **files: str) -> LintReport:
+    def run(text: str, renames: Renames | None = None, **files: str) -> LintReport:
         for name, body in files.items():
             (tmp_path / name.replace("_txt", ".txt").replace("_py", ".py")).write_text(body)
         (tmp_path / "c.txt").write_text(text)
         index = SimpleJsonIndex(fake_pypi.url, tmp_path / "index")
-        return lint_constraints([tmp_path / "c.txt"], index=index, renames=renames, recipes_dir=recipes,
+        return lint_constraints([tmp_path / "c.txt"], index=index, renames=renames or Renames(), recipes_dir=recipes,
                                 sdist_cache=tmp_path / "sdists")
 
     run.recipes = recipes  # type: ignore[attr-defined]

@@ -331,15 +331,15 @@ class _Walk:
                 self._requirement(node, Requirement(line), "install")
         if not spec.buildable:
             return
-        build_system = self._build_system(spec)
+        for req in applicable(spec.recipe.added_build_requires, self.interpreter.markers, source=f"{spec.recipe.recipe} build_requires"):
+            self._requirement(node, req, "build-system")  # known without the source: the recipe says so
+        build_system = self._build_system(self.nodes[node])
         if build_system is None:
             return
         spec = self.nodes[node]  # reading the source may have pinned its commit and key
         self.nodes[node] = spec = replace(spec, build_system=build_system.requires, backend=build_system.backend,
                                           backend_path=build_system.backend_path)
         for req in applicable(build_system.requires, self.interpreter.markers, source=f"{node} [build-system] requires"):
-            self._requirement(node, req, "build-system")
-        for req in applicable(spec.recipe.added_build_requires, self.interpreter.markers, source=f"{spec.recipe.recipe} build_requires"):
             self._requirement(node, req, "build-system")
         if spec.backend_requires is not None:
             for req in applicable(spec.backend_requires, self.interpreter.markers, source=f"{node} get_requires_for_build_wheel"):

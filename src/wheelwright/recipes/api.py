@@ -25,6 +25,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from wheelwright.sandbox.buildenv import scrubbed_environment
+from wheelwright.config.renames import Rename
 from wheelwright.errors import ConfigError
 from wheelwright.sandbox.isolation import NetworkPolicy, egress_report
 from wheelwright.config.variants import Variant
@@ -258,10 +259,8 @@ def call_hook_safely(what: str, function: Callable[[], Any]) -> Any:
 
 
 
-def declared_renames(recipes_dir: Path) -> list:
+def declared_renames(recipes_dir: Path) -> list[Rename]:
     """Renames recipes declare with ``Recipe(..., renamed_from=(...))``."""
-    from wheelwright.config.renames import Rename
-
     return [
         Rename(old, loaded.recipe.name, f"declared by recipes/{loaded.path.name if loaded.path else ''}")
         for loaded in (load_recipe(recipes_dir, name) for name in recipe_names(recipes_dir))

@@ -5,17 +5,15 @@ from __future__ import annotations
 import email.parser
 import subprocess
 import threading
-import tomllib
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO, TypeVar
 
 from pyproject_hooks import BackendUnavailable, BuildBackendHookCaller, HookMissing
 
-from wheelwright.errors import BuildError, SourceError
-from wheelwright.plan.buildsystem import LEGACY_BACKEND, BuildSystem, read_build_system
+from wheelwright.errors import BuildError
+from wheelwright.plan.buildsystem import BuildSystem
 from wheelwright.sandbox.isolation import NetworkPolicy, egress_report
 
 _T = TypeVar("_T")
