@@ -28,5 +28,13 @@ for spec in engine_sessions(Path(__file__).parent):
 
 @nox.session(python=False)
 def tests(session: nox.Session) -> None:
-    """Unit and end-to-end tests (the e2e tests build real trees from PyPI)."""
+    """Lint (ruff), types (mypy --strict on the engine), then unit and end-to-end tests (the e2e tests build real trees from PyPI)."""
+    lint(session)
     session.run(sys.executable, "-m", "pytest", *(session.posargs or ["-n", "2", "--dist", "loadgroup"]), external=True)
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    """ruff on the engine and the tests, mypy (strict, configured in pyproject.toml) on the engine."""
+    session.run(sys.executable, "-m", "ruff", "check", "src", "tests", "noxfile.py", external=True)
+    session.run(sys.executable, "-m", "mypy", external=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -25,6 +26,7 @@ def built(tmp_path_factory):
     output = root / "out"
     run = wheelwright(project, "requests", output=output)
     assert run.returncode == 0, run.stderr[-3000:]
+    shutil.copy(output / "plan.json", root / "cold-plan.json")  # the plan the first build executed, before anything was recorded
     return project, output
 
 
@@ -74,6 +76,24 @@ def test_unchanged_rerun_builds_nothing(built):
 
 
 @pytest.mark.skipif(subprocess.run(["unshare", "--net", "true"], capture_output=True).returncode != 0, reason="needs unshare --net")
+def test_the_plan_is_the_graph_the_build_ran(built):
+    """Parity on a real tree: the cold plan only grew (through the planner) into the graph the build wrote,
+    and a warm `wheelwright plan` is that graph exactly: nodes, versions and typed edges, with every cache key."""
+    from wheelwright.plan.graph import BuildGraph
+
+    project, output = built
+    after = BuildGraph.from_json((output / "graph.json").read_text())
+    cold = BuildGraph.from_json((output.parent / "cold-plan.json").read_text())
+    assert cold.shape()[0] <= after.shape()[0] and cold.shape()[1] <= after.shape()[1]
+    assert {"setuptools", "flit-core"} <= {n.name for n in cold.nodes.values()}  # build backends are planned before any build
+    run = subprocess.run([sys.executable, "-m", "wheelwright", "--project", str(project), "plan", "--output-dir", str(output),
+                          "--cache-dir", str(SHARED_CACHE), "requests"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    warm = BuildGraph.from_json((output / "plan.json").read_text())
+    assert warm.shape() == after.shape() and not warm.frontier()
+    assert all(n.cache_key and n.wheel_sha256 for n in warm.nodes.values())
+
+
 def test_offline_rebuild_with_no_network_at_all_gives_the_same_wheels(built, tmp_path):
     """The air-gapped builder: the whole process in a network namespace, sources from the cache only.
     (Before the patch test below, which leaves patched wheels in the shared output.)"""
