@@ -53,6 +53,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     if CFG.get("print_env"):
         for key in sorted(os.environ):
             print(f"ENV {key}={os.environ[key]}")
+        print(f"CONFIG_SETTINGS {json.dumps(config_settings, sort_keys=True)}")
     if CFG.get("fail") == "build":
         print("compiling...\nerror: fake compiler failed on line 42")
         raise SystemExit(3)

@@ -337,7 +337,7 @@ def _build(args: argparse.Namespace, project: Project, variants: dict[str, Varia
                                  build_jobs=jobs_per_build, source_date_epoch=sde, network=network, offline=args.offline,
                                  unpack_limits=limits, constraint_files=tuple(planning.constraints.files))
         stages = Stages(settings, book=planning.book, repairer=AuditwheelRepairer.for_variant(variant, source_date_epoch=sde),
-                        environments=UvEnvironments(cache_dir / "uv"))
+                        environments=UvEnvironments(cache_dir / "uv"), renames=planning.renames)
         stages.local.remove_partial_files()  # a killed publish leaves a hidden temp file; the index never listed it
         executor = Executor(stages, reporter, planner=planning.planner, jobs=args.jobs, keep_going=args.keep_going, only=only,
                             wheels=wheel_source(args.from_index) if args.from_index else (DirectoryWheels(output_dir / "simple") if only is not None else None),

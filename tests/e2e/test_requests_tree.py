@@ -45,7 +45,7 @@ def test_whole_tree_and_its_backends_come_from_source(built):
     assert {"requests", "urllib3", "idna", "certifi", "charset-normalizer"} <= names
     assert BACKENDS <= names, "build backends must be built from source too"
     for node in graph["nodes"]:
-        assert node["source_url"].endswith((".tar.gz", ".zip")) and len(node["source_sha256"]) == 64
+        assert node["source"]["url"].endswith((".tar.gz", ".zip")) and len(node["source"]["sha256"]) == 64
         assert node["wheel"] and list((output / "simple" / node["name"]).glob(node["wheel"]))
         assert (output / "logs" / f"{node['name']}-{node['version']}.log").exists()
     kinds = {e["kind"] for e in graph["edges"]}
@@ -140,7 +140,7 @@ def test_changed_patch_rebuilds_that_package_and_what_builds_on_it(built):
 def _append_line_patch(graph, name, member, line):
     """A patch that changes a file the wheel ships, made from the real cached sdist."""
     node = next(n for n in graph["nodes"] if n["name"] == name)
-    archive = next(SHARED_CACHE.glob(f"sdists/*/{node['source_sha256']}/*"))
+    archive = next(SHARED_CACHE.glob(f"sdists/*/{node['source']['sha256']}/*"))
     with tarfile.open(archive) as tar:
         top = tar.getnames()[0].split("/")[0]
         original = tar.extractfile(f"{top}/{member}").read().decode().splitlines(keepends=True)
@@ -183,7 +183,7 @@ def test_every_wheel_has_a_valid_cyclonedx_sbom_embedded_and_beside_the_index(bu
         assert main["purl"].startswith(f"pkg:pypi/{node['name']}@{node['version']}?") and "variant=cpu" in main["purl"]
         assert main["hashes"][0]["content"] == node["wheel_sha256"]
         ancestor = main["pedigree"]["ancestors"][0]
-        assert ancestor["hashes"][0]["content"] == node["source_sha256"]
+        assert ancestor["hashes"][0]["content"] == node["source"]["sha256"]
         names = {c["name"] for c in document["components"]}
         assert {"python", "gcc"} <= names and "cpu.txt" in names
         with zipfile.ZipFile(wheel) as zf:

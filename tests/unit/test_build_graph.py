@@ -41,13 +41,15 @@ def config(ctx):
 
 @recipe.prepare()
 def prepare(ctx):
-    (ctx.source_dir / "prepared.txt").write_text("prepared by the recipe\\n")
+    (ctx.source_dir / "payload.txt").write_text("PREPARED = True\\n")
 '''
 
 
-def _tree(fake_pypi):
+def _tree(fake_pypi, workspace):
+    workspace.write("renames.toml", '[renames.oldname]\nto = "newname"\nnote = "renamed upstream"\n')
     fake_pypi.add(
-        FakeProject("app", requires_dist=["lib>=1", "nvidia-cublas-cu12"], imports=["buildonly"], print_env=True),
+        FakeProject("app", requires_dist=["lib>=1", "nvidia-cublas-cu12", "oldname"], imports=["buildonly"], print_env=True),
+        FakeProject("newname"),
         FakeProject("lib", build_requires=["tool"], dynamic=["dyn"], imports=["tool", "dyn"]),
         FakeProject("tool", requires_dist=["toolhelper"]), FakeProject("toolhelper"), FakeProject("dyn"),
         FakeProject("six"), FakeProject("buildonly"), FakeProject("nvidia-cublas-cu12"),
@@ -68,7 +70,7 @@ def _requires_dist(wheel):
 
 
 def test_every_recipe_hook_reaches_the_build(workspace, fake_pypi, capsys):
-    _tree(fake_pypi)
+    _tree(fake_pypi, workspace)
     workspace.write("recipes/app.py", HOOKS)
     run = workspace.build(capsys, "app")
     assert run.code == 0, run.err
@@ -80,15 +82,17 @@ def test_every_recipe_hook_reaches_the_build(workspace, fake_pypi, capsys):
     statuses = workspace.statuses()
     assert statuses["six==1.0"] == statuses["buildonly==1.0"] == "built" and "nvidia-cublas-cu12==1.0" not in statuses
     (wheel,) = (workspace.output / "simple" / "app").glob("*.whl")
-    assert sorted(_requires_dist(wheel)) == ["lib>=1", "six"]  # what pip installs from our index
+    assert sorted(_requires_dist(wheel)) == ["lib>=1", "newname", "six"]  # what pip installs from our index: renamed, added, dropped
+    assert ("app==1.0", "newname==1.0", "install") in edges and statuses["newname==1.0"] == "built"  # the rename followed
     log = (workspace.output / "logs" / "app-1.0.log").read_text()
     assert "ENV APP_FLAVOUR=hooked" in log  # env
-    app = next(n for n in graph["nodes"] if n["name"] == "app")
-    assert json.loads(app["recipe"]["config_settings"]) == {"--build-option": "fast"} and app["recipe"]["has_prepare"]
+    assert 'CONFIG_SETTINGS {"--build-option": "fast"}' in log  # config settings reach the backend
+    with zipfile.ZipFile(wheel) as zf:
+        assert zf.read("app/__init__.py") == b"PREPARED = True\n"  # prepare ran on the tree that was built
 
 
 def test_plan_before_the_build_is_the_graph_the_build_wrote(workspace, fake_pypi, capsys):
-    _tree(fake_pypi)
+    _tree(fake_pypi, workspace)
     workspace.write("recipes/app.py", HOOKS)
     cold = _plan(workspace, capsys, "app")
     assert cold.frontier()  # nothing recorded yet: the backends' answers are unknown, and the plan says so
@@ -106,7 +110,7 @@ def test_plan_before_the_build_is_the_graph_the_build_wrote(workspace, fake_pypi
 
 
 def test_a_slice_builds_its_nodes_and_takes_the_rest_verified(workspace, fake_pypi, capsys, tmp_path):
-    _tree(fake_pypi)
+    _tree(fake_pypi, workspace)
     workspace.write("recipes/app.py", HOOKS)
     assert workspace.build(capsys, "app").code == 0
     _plan(workspace, capsys, "app")

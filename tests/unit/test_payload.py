@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import payload_fixtures as pf
-from wheelwright.stages import payload
+from wheelwright.stages import offload, payload
 from wheelwright.stages.payload import ModulePayload, WheelPayload, inspect_elf, inspect_wheel, render
 
 pytestmark = pytest.mark.xdist_group("payload")  # one worker builds the binaries once
@@ -136,7 +136,7 @@ def test_clang_compressed_bundles_without_zstandard(builds, monkeypatch):
     version, method, total = struct.unpack_from("<HHI", section, 4)
     assert (version, method) == (2, 1)
     assert section[total:4096] == b"\0" * (4096 - total)  # the next bundle starts at the next 4 KiB
-    monkeypatch.setattr(payload, "_zstd", None)
+    monkeypatch.setattr(offload, "_zstd", None)
     module = _ok(inspect_elf(path))
     assert module.kind == "hip" and module.unreadable_bundles == 2 and module.hip_targets == set()
     assert [(b.compressed, b.compression) for b in module.hip] == [(True, "zstd")] * 2

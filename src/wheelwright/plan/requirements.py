@@ -7,6 +7,7 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from packaging.specifiers import SpecifierSet
 from packaging.requirements import InvalidRequirement, Requirement
 
 from wheelwright.errors import BuildError
@@ -38,3 +39,16 @@ def applicable(requirements: Iterable[str], markers: Mapping[str, str], extras: 
                 result.append(req)
                 break
     return result
+
+
+def renamed(req: Requirement, name: str, specifier: SpecifierSet | None = None) -> Requirement:
+    """The same requirement (extras, marker) under another name: aiter -> amd-aiter."""
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    marker = f"; {req.marker}" if req.marker else ""
+    return Requirement(f"{name}{extras}{specifier if specifier is not None else req.specifier}{marker}")
+
+
+def unmarked(req: Requirement) -> Requirement:
+    """Evaluated already: the plan states what this interpreter gets, without the marker."""
+    req.marker = None
+    return req

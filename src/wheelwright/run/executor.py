@@ -15,13 +15,12 @@ import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from packaging.requirements import Requirement
 
 from wheelwright.errors import BuildError, CycleError, WheelwrightError
 from wheelwright.plan.graph import BuildGraph, NodeSpec, find_cycle
 from wheelwright.plan.planner import BuiltFacts, Discovery, Planner
-from wheelwright.plan.requirements import applicable
-from wheelwright.run.events import NodeFailed, NodeFinished, NodeSkipped, NodeStarted, Reporter
+from wheelwright.plan.requirements import applicable, unmarked
+from wheelwright.run.events import NodeFailed, NodeFinished, NodeSkipped, NodeStarted, Note, Reporter
 from wheelwright.run.scheduler import Task, run_tasks
 from wheelwright.run.takes import WheelSource, prebuilt, take
 from wheelwright.run.worker import Built, Discovered, InputWheel, Runtime, Stages
@@ -181,7 +180,7 @@ class Executor:
         if spec.requires is None:
             return False
         python = self.stages.s.interpreters[spec.python]
-        actual = sorted({str(_unmarked(r)) for r in applicable(requires_dist, python.markers, spec.extras, source=f"{spec.id} Requires-Dist")})
+        actual = sorted({str(unmarked(r)) for r in applicable(requires_dist, python.markers, spec.extras, source=f"{spec.id} Requires-Dist")})
         return actual == sorted(set(spec.requires))
 
     # ----- work (worker threads: read one snapshot, touch only their node) -----------------------
@@ -202,7 +201,8 @@ class Executor:
             if not self._builds(spec):
                 if self.wheels is None:
                     raise BuildError(f"{node}: not in the slice, and no --from-index to take it from")
-                return take(self.stages, spec, self.wheels)
+                return take(self.stages, spec, self.wheels, against_plan=not self.forced,
+                            note=lambda text: self.reporter.report(Note(text)))
             shared = self._shared(view, spec)
             if shared is not None:
                 return shared
@@ -269,9 +269,6 @@ class Executor:
         return CycleError(f"build is stuck: {', '.join(sorted(waits))} wait for requirements that never became ready")
 
 
-def _unmarked(req: Requirement) -> Requirement:
-    req.marker = None
-    return req
 
 
 

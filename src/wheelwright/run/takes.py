@@ -10,6 +10,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Protocol
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
@@ -101,9 +102,10 @@ def wheel_source(where: str) -> WheelSource:
     return DirectoryWheels(Path(urllib.parse.urlparse(where).path if where.startswith("file://") else where).resolve())
 
 
-def take(stages: Stages, spec: NodeSpec, wheels: WheelSource) -> Built:
+def take(stages: Stages, spec: NodeSpec, wheels: WheelSource, *, against_plan: bool = True, note: Callable[[str], None] = lambda text: None) -> Built:
     """The node's wheel from ``wheels``, verified against the plan's sha256 when the plan knows it
-    (else against the index's own hash), then published here so the slice's builds can install it."""
+    (else against the index's own hash), then published here so the slice's builds can install it.
+    ``against_plan=False`` is --only's contract: our own index, taken as it is (a difference is said, not refused)."""
     started = time.monotonic()
     tags = target_tags(stages.s.interpreters[spec.python])
     fitting = [w for w in wheels.offered(spec.name)
@@ -116,7 +118,9 @@ def take(stages: Stages, spec: NodeSpec, wheels: WheelSource) -> Built:
     chosen = sorted(fitting, key=lambda w: w.filename)[-1]
     local = wheels.fetch(chosen, stages.s.work_dir / "taken")
     sha = sha256_file(local)
-    expected = spec.wheel_sha256 or chosen.sha256
+    if not against_plan and spec.wheel_sha256 and sha != spec.wheel_sha256:
+        note(f"note: {spec.id}: the index holds {chosen.filename} with sha256 {sha[:12]}, not the plan's {spec.wheel_sha256[:12]}; --only takes the index as it is")
+    expected = (spec.wheel_sha256 if against_plan else None) or chosen.sha256
     if expected is not None and sha != expected:
         source = "the plan" if spec.wheel_sha256 else "the index page"
         raise BuildError(f"{spec.id}: {chosen.filename} from {chosen.location} has sha256 {sha}, but {source} says {expected}; refusing it")

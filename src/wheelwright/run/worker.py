@@ -13,17 +13,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from wheelwright.config.interpreters import Interpreter
 from wheelwright.config.project import Project
+from wheelwright.config.renames import Renames
 from wheelwright.config.variants import Variant
 from wheelwright.errors import BuildError
 from wheelwright.fsutil import atomic_write_bytes, sha256_file
 from wheelwright.plan.buildsystem import BuildSystem, read_build_system
 from wheelwright.plan.graph import NodeSpec
 from wheelwright.plan.keys import discover_key, wheel_key
-from wheelwright.plan.requirements import wheel_requires_dist
+from wheelwright.plan.requirements import renamed, wheel_requires_dist
 from wheelwright.plan.sourcerefs import to_distribution
 from wheelwright.recipes.api import call_hook_safely
 from wheelwright.recipes.book import RecipeBook, context
@@ -125,9 +128,11 @@ class Built:
 class Stages:
     """The stage functions, bound to one run's settings and services."""
 
-    def __init__(self, settings: StageSettings, *, book: RecipeBook, repairer: Repairer, environments: EnvironmentFactory) -> None:
+    def __init__(self, settings: StageSettings, *, book: RecipeBook, repairer: Repairer, environments: EnvironmentFactory,
+                 renames: Renames | None = None) -> None:
         self.s = settings
         self.book = book
+        self.renames = renames or Renames()
         self.repairer = repairer
         self.environments = environments
         self.local = LocalIndex(settings.simple_dir)
@@ -243,12 +248,16 @@ class Stages:
         `pip install` from our index installs what the plan says."""
         from wheelwright.stages.wheelfile import rewrite_requires_dist
 
-        if not spec.recipe.added_requires and not spec.recipe.dropped_requires:
+        moved = [(req.name, str(renamed(req, self.renames.current(req.name)))) for req in map(Requirement, wheel_requires_dist(repaired.wheel))
+                   if self.renames.current(req.name) != canonicalize_name(req.name)]  # aiter -> amd-aiter: our index has the new name only
+        add = (*spec.recipe.added_requires, *(new for _, new in moved))
+        drop = (*spec.recipe.dropped_requires, *(old for old, _ in moved))
+        if not add and not drop:
             return repaired
         target = work / "requires" / repaired.wheel.name
         target.parent.mkdir(parents=True, exist_ok=True)
-        final = rewrite_requires_dist(repaired.wheel, target, add=spec.recipe.added_requires, drop=spec.recipe.dropped_requires)
-        log.write(f"# {spec.recipe.recipe}: Requires-Dist now {list(final)}\n")
+        final = rewrite_requires_dist(repaired.wheel, target, add=add, drop=drop)
+        log.write(f"# {spec.recipe.recipe or 'renames'}: Requires-Dist now {list(final)}\n")
         return replace(repaired, wheel=target) if target.exists() else repaired
 
     def _verify(self, spec: NodeSpec, wheel: Path, log: IO[str]) -> tuple[str, ...]:

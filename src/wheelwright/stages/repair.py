@@ -21,17 +21,18 @@ Semantics, in one place:
 * auditwheel runs as a subprocess of this interpreter (it changes the working directory, which threads
   must not share). Its complete output goes to ``log``; a failure becomes a one-line ``BuildError``.
   The input wheel is only read; everything is written under ``out_dir``.
+
+This module runs auditwheel and reads what it did. The patterns and the target tag are repairpolicy.py; the
+ELF facts read from the wheel (sonames, needs, RPATHs) are elfdeps.py. Names callers import from here are
+re-exported.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fnmatch
-import hashlib
-import json
 import functools
+import hashlib
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -40,7 +41,7 @@ import sysconfig
 import tempfile
 import time
 import zipfile
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Protocol
@@ -48,19 +49,11 @@ from typing import IO, TYPE_CHECKING, Protocol
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from wheelwright.errors import BuildError
+from wheelwright.stages.elfdeps import _elf_files, _source_soname, _unreachable_own_libraries
+from wheelwright.stages.repairpolicy import GraftedLibrary, _literal, best_manylinux_tag, check_never_grafted, matching_pattern
 
 if TYPE_CHECKING:
     from wheelwright.config.variants import Variant
-
-
-@dataclass(frozen=True)
-class GraftedLibrary:
-    """One library auditwheel copied into the wheel."""
-
-    soname: str  # as the wheel needed it, e.g. liblzma.so.5
-    source: Path  # the file it was copied from, on this machine
-    sha256: str  # of the copy as stored in the repaired wheel (patched: new soname, RPATH)
-    name: str  # its path inside the wheel, e.g. pkg.libs/liblzma-1a2b3c4d.so.5.4.1
 
 
 @dataclass(frozen=True)
@@ -89,180 +82,6 @@ class PassThrough:
 
     def repair(self, wheel: Path, out_dir: Path, log: IO[str] | None = None) -> RepairResult:
         return RepairResult(wheel, None, ())
-
-
-# ---------------------------------------------------------------------------------------------------
-# Patterns
-
-
-def matching_pattern(name: str, patterns: Iterable[str]) -> str | None:
-    """The first fnmatch pattern that ``name`` matches, the way auditwheel's ``--exclude`` matches it.
-
-    Case-sensitive, and ``*`` spans dots: ``libamdhip64.so*`` matches ``libamdhip64.so.6`` and
-    ``libamdhip64.so.6.4.43482``; an unversioned ``libamdhip64.so`` matches neither.
-    """
-    return next((p for p in patterns if fnmatch.fnmatchcase(name, p)), None)
-
-
-def _literal(name: str) -> str:
-    """An fnmatch pattern that matches exactly ``name``."""
-    return re.sub(r"([*?\[\]])", r"[\1]", name)
-
-
-_HASHED = re.compile(r"^(?P<base>[^.]*)-[0-9a-f]{8}(?P<ext>\..*)$")
-
-
-def _unhashed(filename: str) -> str:
-    """``libfoo-1a2b3c4d.so.1.2`` (auditwheel's grafted name) -> ``libfoo.so.1.2`` (the file it came from)."""
-    match = _HASHED.match(filename)
-    return f"{match['base']}{match['ext']}" if match else filename
-
-
-def check_never_grafted(repaired: Path, patterns: Sequence[str], *, policy: str = "variant's",
-                        grafted: Sequence[GraftedLibrary] = (), preexisting: Collection[str] = (),
-                        label: str | None = None) -> None:
-    """Fail if the repaired wheel's ``<name>.libs/`` holds a library that ``patterns`` say is never grafted.
-
-    A file there is checked under its own name, the name it was grafted from, and (when ``grafted``
-    records it) the soname it was needed as. ``preexisting`` names members the input already had: those
-    the package shipped itself and are not grafts. ``label`` names the wheel in the message.
-    """
-    if not patterns:
-        return
-    by_name = {g.name: g.soname for g in grafted}
-    with zipfile.ZipFile(repaired) as zf:
-        members = [n for n in zf.namelist() if not n.endswith("/")]
-    for member in members:
-        parts = PurePosixPath(member).parts
-        if len(parts) < 2 or not parts[0].endswith(".libs") or member in preexisting:
-            continue
-        filename = parts[-1]
-        for candidate in dict.fromkeys(filter(None, (by_name.get(member), _unhashed(filename), filename))):
-            if matching_pattern(candidate, patterns):
-                soname = by_name.get(member) or _unhashed(filename)
-                raise BuildError(f"{label or repaired.name}: would graft {soname}, which the {policy} policy never grafts")
-
-
-# ---------------------------------------------------------------------------------------------------
-# ELF files inside a wheel
-
-
-@dataclass(frozen=True)
-class _Elf:
-    member: str  # path inside the wheel
-    soname: str | None
-    needed: tuple[str, ...]
-    rpaths: tuple[str, ...]  # DT_RPATH and DT_RUNPATH entries, as written
-
-
-def _read_dynamic(path: Path, member: str) -> _Elf | None:
-    """DT_SONAME, DT_NEEDED and RPATH/RUNPATH of one ELF file (pyelftools comes with auditwheel)."""
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.dynamic import DynamicSection
-    from elftools.elf.elffile import ELFFile
-
-    from wheelwright.stages.payload import tag_string
-
-    soname, needed, rpaths = None, [], []
-    try:
-        with open(path, "rb") as handle:
-            elf = ELFFile(handle)
-            for section in elf.iter_sections():
-                if not isinstance(section, DynamicSection):
-                    continue
-                for tag in section.iter_tags():
-                    if tag.entry.d_tag == "DT_SONAME":
-                        soname = tag_string(tag, "soname")
-                    elif tag.entry.d_tag == "DT_NEEDED":
-                        needed.append(tag_string(tag, "needed"))
-                    elif tag.entry.d_tag == "DT_RPATH":
-                        rpaths += tag_string(tag, "rpath").split(":")
-                    elif tag.entry.d_tag == "DT_RUNPATH":
-                        rpaths += tag_string(tag, "runpath").split(":")
-    except (ELFError, OSError, ValueError, KeyError):
-        return None
-    return _Elf(member, soname, tuple(needed), tuple(r for r in rpaths if r))
-
-
-def _elf_files(wheel: Path, scratch: Path, only: Iterable[str] | None = None) -> list[_Elf]:
-    """Every ELF file in the wheel (or the members in ``only``), read through copies under ``scratch``."""
-    found = []
-    with zipfile.ZipFile(wheel) as zf:
-        wanted = set(only) if only is not None else None
-        for index, info in enumerate(zf.infolist()):
-            if info.is_dir() or (wanted is not None and info.filename not in wanted):
-                continue
-            with zf.open(info) as src:
-                if src.read(4) != b"\x7fELF":
-                    continue
-            copy = scratch / f"elf-{index}"
-            with zf.open(info) as src, open(copy, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            elf = _read_dynamic(copy, info.filename)
-            copy.unlink()
-            if elf is not None:
-                found.append(elf)
-    return found
-
-
-def _unreachable_own_libraries(elves: Sequence[_Elf]) -> list[str]:
-    """Notes for ELF files that need one of the wheel's own libraries their RPATH does not reach."""
-    where: dict[str, set[str]] = {}
-    for elf in elves:
-        path = PurePosixPath(elf.member)
-        for name in {path.name, elf.soname} - {None}:
-            where.setdefault(name, set()).add(str(path.parent))  # type: ignore[arg-type]
-    notes = []
-    for elf in elves:
-        origin = PurePosixPath(elf.member).parent
-        reachable: set[str] = set()  # the loader never looks beside a file unless its RPATH says $ORIGIN
-        for entry in elf.rpaths:
-            for prefix in ("$ORIGIN", "${ORIGIN}"):
-                if entry == prefix or entry.startswith(prefix + "/"):
-                    reachable.add(os.path.normpath(str(origin / entry[len(prefix):].lstrip("/"))))
-        for soname in elf.needed:
-            dirs = where.get(soname)
-            if dirs and not ({os.path.normpath(d) for d in dirs} & reachable):
-                notes.append(f"{elf.member} needs {soname}, which the wheel ships in {', '.join(sorted(dirs))}, "
-                             f"but its RPATH/RUNPATH {list(elf.rpaths)} does not reach it: it loads only if "
-                             "something loads it first")
-    return notes
-
-
-# ---------------------------------------------------------------------------------------------------
-# The target tag
-
-
-def _glibc_version() -> tuple[int, int] | None:
-    with contextlib.suppress(ValueError, OSError, AttributeError):
-        text = os.confstr("CS_GNU_LIBC_VERSION") or ""  # "glibc 2.36"
-        match = re.fullmatch(r"glibc (\d+)\.(\d+).*", text)
-        if match:
-            return int(match[1]), int(match[2])
-    return None
-
-
-def best_manylinux_tag(arch: str | None = None, glibc: tuple[int, int] | None = None) -> str | None:
-    """The highest ``manylinux_X_Y_<arch>`` auditwheel has a policy for whose glibc X.Y is not above this
-    machine's, e.g. ``manylinux_2_36_x86_64`` on Debian 12; None off glibc or where auditwheel says nothing."""
-    arch = arch or platform.machine()
-    glibc = glibc or _glibc_version()
-    if glibc is None:
-        return None
-    try:
-        from importlib.resources import files
-
-        policies = json.loads((files("auditwheel.policy") / "manylinux-policy.json").read_text())
-    except (ImportError, OSError, ValueError):
-        return None
-    best: tuple[int, int] | None = None
-    for policy in policies:
-        match = re.fullmatch(r"manylinux_(\d+)_(\d+)", policy.get("name", ""))
-        if match and arch in policy.get("symbol_versions", {}):
-            version = int(match[1]), int(match[2])
-            if version <= glibc and (best is None or version > best):
-                best = version
-    return f"manylinux_{best[0]}_{best[1]}_{arch}" if best else None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -461,11 +280,6 @@ class AuditwheelRepairer:
         if numbers < (6, 2):
             raise BuildError(f"{wheel.name}: cannot repair: auditwheel {found} matches --exclude literally; "
                              "the never-graft patterns need auditwheel>=6.2", _log_path(log))
-
-
-def _source_soname(source: Path) -> str:
-    elf = _read_dynamic(source, source.name) if source.is_file() else None
-    return (elf.soname if elf and elf.soname else None) or source.name
 
 
 def _reason(output: str) -> str:

@@ -1,0 +1,274 @@
+"""One interpreter's walk of the tree: the runtime plan, then every build tool's closure, grown to a
+fixpoint with what is on record (sources' [build-system], backends' answers, built wheels). It belongs
+to the planner, and only the planner calls it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from wheelwright.config.interpreters import Interpreter
+from wheelwright.errors import ResolutionError, SourceError
+from wheelwright.plan.buildsystem import BuildSystem, read_archive_build_system
+from wheelwright.plan.candidates import choose_sdist
+from wheelwright.plan.graph import ROOT, BuildGraph, Edge, EdgeKind, NodeSpec, SourceRef
+from wheelwright.plan.keys import discover_key, source_key, wheel_key
+from wheelwright.plan.requirements import applicable, renamed, unmarked
+from wheelwright.plan.sourcerefs import declared_source, prebuilt_wheel, to_distribution
+from wheelwright.recipes.patches import find_patches
+from wheelwright.remote.sources import fetch_source
+
+if TYPE_CHECKING:
+    from wheelwright.plan.planner import Planner
+
+
+class Walk:
+    """One interpreter's graph: the runtime tree, then every build tool's closure, grown to a fixpoint."""
+
+    def __init__(self, planner: Planner, interpreter: Interpreter, multi: bool) -> None:
+        self.p = planner
+        self.s = planner.s
+        self.interpreter = interpreter
+        self.multi = multi
+        self.nodes: dict[str, NodeSpec] = {}
+        self.edges: set[Edge] = set()
+        self.notes: list[str] = []
+        self.runtime = planner.runtime(interpreter)
+        self._expanded: set[str] = set()
+        self._build_systems: dict[str, BuildSystem | None] = {}
+
+    def node_id(self, name: str, version: object) -> str:
+        return f"{name}=={version}" + (f"@{self.interpreter.version}" if self.multi else "")
+
+    def run(self) -> None:
+        for name in sorted(self.runtime.packages):
+            package = self.runtime.packages[name]
+            self._add(name, package.version, package.extras, package.requires if package.origin else None, package.origin)
+        for parent, child, requirement in self.runtime.edges:
+            child_id = self.node_id(child, self.runtime.packages[NormalizedName(child)].version)
+            if parent == ROOT:
+                self.edges.add(Edge(ROOT, child_id, "toplevel", requirement))
+                self.nodes[child_id] = replace(self.nodes[child_id], toplevel=True)
+            else:
+                self.edges.add(Edge(self.node_id(parent, self.runtime.packages[NormalizedName(parent)].version), child_id, "install", requirement))
+        while True:
+            pending = sorted(n for n in self.nodes if n not in self._expanded)
+            for node in pending:
+                self._expanded.add(node)
+                self._expand(node)
+            if self.p._dirty:
+                return  # the runtime tree changed under this walk: the planner starts again
+            grew = self._discover_recorded() | self._keys()
+            if not grew and not [n for n in self.nodes if n not in self._expanded]:
+                break
+
+    # ----- nodes ---------------------------------------------------------------------------------
+
+    def _add(self, name: str, version: Version, extras: Iterable[str], requires: Sequence[str] | None, origin: str | None) -> str:
+        node = self.node_id(name, version)
+        if node in self.nodes:
+            return node
+        decisions = self.p.book.decisions(name, version, self.s.variant, self.interpreter.version)
+        source = self._source(name, version)
+        patches = find_patches(self.s.project.patches_dir, name, version, self.s.variant.name, self.s.variant_names) if source.kind not in ("prebuilt",) else ()
+        self.nodes[node] = NodeSpec(
+            id=node, name=name, version=str(version), python=self.interpreter.version, source=source,
+            patches=tuple((p.path.name, p.sha256) for p in patches), recipe=decisions, extras=tuple(sorted(extras)),
+            requires=tuple(requires) if requires is not None else None, metadata_origin=origin,
+            former_names=tuple(self.p.renames.former_names(name)),
+        )
+        return node
+
+    def _source(self, name: str, version: Version) -> SourceRef:
+        requirement = Requirement(f"{name}=={version}")
+        try:
+            if name in self.s.variant.prebuilt:
+                return prebuilt_wheel(requirement, self.s.constraints, self.p.prebuilt_index, self.interpreter, self.s.variant.label)[1]
+            declared = self.p.book.get(name).recipe.source
+            if declared is not None:
+                return declared_source(requirement, declared, self.s.constraints)[1]
+            sdist = choose_sdist(requirement, self.s.constraints, self.p.index, self.interpreter.version)
+        except (ResolutionError, SourceError) as exc:
+            if not self.s.permissive:
+                raise
+            self.notes.append(f"{name} {version}: {exc}")
+            return SourceRef(kind="sdist", url="", filename="")
+        return SourceRef(kind="sdist", url=sdist.url, filename=sdist.filename, sha256=sdist.sha256, requires_python=sdist.requires_python)
+
+    def _requirement(self, parent: str, req: Requirement, kind: EdgeKind) -> None:
+        """A build tool or a build tool's own dependency: the runtime plan's version when it fits, else a
+        version already in the graph, else the newest the constraints allow."""
+        name = self.p.renames.current(req.name)
+        if name != canonicalize_name(req.name):  # aiter -> amd-aiter: the old name never reaches the index
+            req = renamed(req, name)
+        spec = req.specifier & self.s.constraints.specifier_for(name)
+        planned = self.runtime.packages.get(name)
+        existing = sorted((Version(n.version) for n in self.nodes.values() if n.name == name and spec.contains(n.version, prereleases=True)), reverse=True)
+        if planned is not None and spec.contains(planned.version, prereleases=True):
+            version = planned.version
+        elif existing:
+            version = existing[0]
+        else:
+            try:
+                version = self._choose(parent, name, req, kind)
+            except ResolutionError as exc:
+                if not self.s.permissive:
+                    raise
+                self.notes.append(f"{parent}: {exc}")
+                return
+        node = self.node_id(name, version)
+        if node not in self.nodes:
+            self._add(name, version, req.extras, *self._tool_requires(name, version, req.extras))
+        elif set(req.extras) - set(self.nodes[node].extras):  # new extras: more install requirements
+            spec_node = self.nodes[node]
+            merged = sorted(set(spec_node.extras) | set(req.extras))
+            if not self._in_runtime(spec_node):
+                self.nodes[node] = replace(spec_node, extras=tuple(merged), requires=self._tool_requires(name, version, merged)[0])
+                self._expanded.discard(node)
+        self.edges.add(Edge(parent, node, kind, str(req)))
+
+    def _choose(self, parent: str, name: str, req: Requirement, kind: EdgeKind) -> Version:
+        try:
+            declared = self.p.book.get(name).recipe.source
+            if name in self.s.variant.prebuilt:
+                return prebuilt_wheel(req, self.s.constraints, self.p.prebuilt_index, self.interpreter, self.s.variant.label)[0]
+            if declared is not None:
+                return declared_source(req, declared, self.s.constraints)[0]
+            return choose_sdist(req, self.s.constraints, self.p.index, self.interpreter.version).version
+        except ResolutionError as exc:
+            raise ResolutionError(f"{exc} ({kind} requirement of {parent}: {str(req)!r})") from None
+
+    def _tool_requires(self, name: str, version: Version, extras: Iterable[str]) -> tuple[tuple[str, ...] | None, str | None]:
+        """A build tool's runtime requirements and where they were read: its built wheel's, else as published, else unknown."""
+        metadata = self.p.overrides.get((name, version)) or self.p.source.metadata(name, version)
+        if metadata is None:
+            return None, None
+        return tuple(sorted({str(unmarked(r)) for r in applicable(metadata.requires_dist, self.interpreter.markers, sorted(extras),
+                                                                   source=metadata.origin)})), metadata.origin
+
+    def _in_runtime(self, spec: NodeSpec) -> bool:
+        planned = self.runtime.packages.get(NormalizedName(spec.name))
+        return planned is not None and str(planned.version) == spec.version
+
+    # ----- build requirements --------------------------------------------------------------------
+
+    def _expand(self, node: str) -> None:
+        spec = self.nodes[node]
+        if spec.requires is not None and not self._in_runtime(spec):
+            for line in spec.requires:  # a build tool's runtime closure
+                self._requirement(node, Requirement(line), "install")
+        if not spec.buildable:
+            return
+        for req in applicable(spec.recipe.added_build_requires, self.interpreter.markers, source=f"{spec.recipe.recipe} build_requires"):
+            self._requirement(node, req, "build-system")  # known without the source: the recipe says so
+        build_system = self._build_system(self.nodes[node])
+        if build_system is None:
+            return
+        spec = self.nodes[node]  # reading the source may have pinned its commit and key
+        self.nodes[node] = spec = replace(spec, build_system=build_system.requires, backend=build_system.backend,
+                                          backend_path=build_system.backend_path)
+        for req in applicable(build_system.requires, self.interpreter.markers, source=f"{node} [build-system] requires"):
+            self._requirement(node, req, "build-system")
+        if spec.backend_requires is not None:
+            for req in applicable(spec.backend_requires, self.interpreter.markers, source=f"{node} get_requires_for_build_wheel"):
+                self._requirement(node, req, "build-backend")
+
+    def _build_system(self, spec: NodeSpec) -> BuildSystem | None:
+        """Recorded by source key when known; else read from the archive, which is fetched (verified) now."""
+        if spec.id in self._build_systems:
+            return self._build_systems[spec.id]
+        result: BuildSystem | None = None
+        try:
+            distribution = to_distribution(spec.name, spec.version, spec.source)
+            archive, identity = fetch_source(distribution, self.s.cache_dir, offline=self.s.offline)
+            if spec.source.kind == "git" and spec.source.git_commit != identity:
+                self.nodes[spec.id] = spec = replace(spec, source=replace(spec.source, git_commit=identity))
+            key = self._source_key(spec)
+            record = self.p.records.get("source", key)
+            if record is not None:
+                result = BuildSystem.from_json(record)
+            else:
+                patches = find_patches(self.s.project.patches_dir, spec.name, Version(spec.version), self.s.variant.name, self.s.variant_names)
+                result = read_archive_build_system(archive, patches, spec.id, self.s.unpack_limits)
+                self.p.records.put("source", key, result.to_json())
+            self.nodes[spec.id] = replace(spec, source_key=key)
+        except SourceError as exc:
+            if not self.s.permissive:
+                raise
+            self.notes.append(f"{spec.id}: source not read: {exc}")
+        self._build_systems[spec.id] = result
+        return result
+
+    def _source_key(self, spec: NodeSpec) -> str:
+        identity = spec.source.sha256 or (f"git:{spec.source.url}@{spec.source.git_ref}:{spec.source.git_commit or 'unpinned'}"
+                                          if spec.source.kind != "git" or not spec.source.git_commit else spec.source.git_commit)
+        return source_key(identity=identity, patches=spec.patches, recipe_sha256=spec.recipe.recipe_sha256, variant=self.s.variant,
+                          interpreter=self.interpreter, source_date_epoch=self.s.source_date_epoch)
+
+    # ----- recorded facts: backend answers and wheels --------------------------------------------
+
+    def _graph(self) -> BuildGraph:
+        return BuildGraph(variant="", pythons=(), requested=(), nodes=self.nodes, edges=tuple(self.edges))
+
+    def _wheel_sha(self, node: str) -> str | None:
+        spec = self.nodes[node]
+        if spec.source.kind == "prebuilt":
+            return spec.source.sha256
+        return spec.wheel_sha256
+
+    def _closure_shas(self, graph: BuildGraph, node: str, kinds: tuple[EdgeKind, ...]) -> list[str] | None:
+        shas = [self._wheel_sha(n) for n in graph.build_closure(node, kinds)]
+        return None if any(s is None for s in shas) else [s for s in shas if s is not None]
+
+    def _discover_recorded(self) -> bool:
+        """Fill backend answers that are on record (their key needs the backend's wheels); True if the graph grew."""
+        grew = self._keys()
+        graph = self._graph()
+        for node in graph.build_order():
+            spec = self.nodes[node]
+            if spec.backend_requires is not None or spec.source_key is None:
+                continue
+            shas = self._closure_shas(graph, node, ("build-system",))
+            if shas is None:
+                continue
+            record = self.p.records.get("discover", discover_key(spec.source_key, shas))
+            if record is not None:
+                self.nodes[node] = replace(spec, backend_requires=tuple(record["requires"]))
+                if record.get("metadata") is not None:
+                    for text in self.p._reconcile(self.nodes[node], record["metadata"], "prepare_metadata_for_build_wheel"):
+                        self.p.note(f"re-planned: {text}")
+                self._expanded.discard(node)
+                grew = True
+        return grew
+
+    def _keys(self) -> bool:
+        """Cache keys in build order, each from its inputs' recorded wheels (a node whose inputs are unknown has
+        none). A recorded wheel also tells what the plan could not: its Requires-Dist. True if the graph grew."""
+        grew = False
+        graph = self._graph()
+        for node in graph.build_order():
+            spec = self.nodes[node]
+            if not spec.buildable or spec.source_key is None or spec.backend_requires is None:
+                continue
+            first = self._closure_shas(graph, node, ("build-system",))
+            every = self._closure_shas(graph, node, ("build-system", "build-backend"))
+            if first is None or every is None:
+                continue
+            key = wheel_key(discover_key(spec.source_key, first), every)
+            record = self.p.records.get("wheel", key)
+            self.nodes[node] = spec = replace(spec, cache_key=key, wheel=Path(record["path"]).name if record else None,
+                                              wheel_sha256=record["sha256"] if record else None)
+            if record is not None and spec.requires is None and "backend_requires_dist" in record:
+                self.p._reconcile(spec, record["backend_requires_dist"], f"built {spec.wheel}")
+                if not self._in_runtime(spec):
+                    self.nodes[node] = replace(spec, requires=self._tool_requires(spec.name, Version(spec.version), spec.extras)[0])
+                    self._expanded.discard(node)
+                grew = True
+            graph = self._graph()
+        return grew

@@ -1,0 +1,139 @@
+"""Putting an SBOM inside a wheel (PEP 770) and hashing a wheel's content so that doing so changes nothing.
+
+Split out of sbom.py: this is zip and RECORD surgery and knows nothing of CycloneDX; sbom.py's
+``finalize_wheel`` runs it between building the embedded and the published copy.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import struct
+import zipfile
+from pathlib import Path
+
+from wheelwright.errors import BuildError
+from wheelwright.fsutil import atomic_writer
+
+EMBEDDED_SBOM_NAME = "wheelwright.cdx.json"
+
+
+def wheel_content_sha256(wheel: Path) -> str:
+    """SHA-256 of the ``sha256sum``-style listing of a wheel's files, sorted by path, leaving out RECORD, its
+    signatures and ``.dist-info/sboms/*``: what the wheel contains, unchanged by embedding an SBOM."""
+    with zipfile.ZipFile(wheel) as zf:
+        dist_info = _dist_info(zf, wheel)
+        skip = {f"{dist_info}/RECORD", f"{dist_info}/RECORD.jws", f"{dist_info}/RECORD.p7s"}
+        lines = []
+        for info in zf.infolist():
+            if info.is_dir() or info.filename in skip or info.filename.startswith(f"{dist_info}/sboms/"):
+                continue
+            digest = hashlib.sha256()
+            with zf.open(info) as member:
+                for block in iter(lambda: member.read(1 << 20), b""):
+                    digest.update(block)
+            lines.append(f"{digest.hexdigest()}  {info.filename}\n")
+    return hashlib.sha256("".join(sorted(lines, key=lambda line: line[66:])).encode()).hexdigest()
+
+
+def embed_sbom(wheel: Path, sbom: bytes, out: Path, *, filename: str = EMBEDDED_SBOM_NAME) -> Path:
+    """Write a copy of ``wheel`` to ``out`` (atomically) with ``sbom`` as ``<dist-info>/sboms/<filename>``
+    (PEP 770) and a RECORD line for it (sha256 + size), so installers still verify it. Every other member keeps
+    its order, bytes, timestamp and mode; the SBOM goes just before RECORD with RECORD's timestamp; an earlier
+    copy of the same file is replaced. Other members are copied still compressed (``_copy_raw``), so this takes
+    about as long as copying the file. ``wheel`` itself is never changed (``out`` may be the same path)."""
+    if "/" in filename or not filename.endswith(".json"):
+        raise ValueError(f"SBOM file name {filename!r}: a plain file name ending in .json")
+    with zipfile.ZipFile(wheel) as zin:
+        dist_info = _dist_info(zin, wheel)
+        record_name, member = f"{dist_info}/RECORD", f"{dist_info}/sboms/{filename}"
+        names = set(zin.namelist())
+        if names & {f"{record_name}.jws", f"{record_name}.p7s"}:
+            raise BuildError(f"{wheel.name}: RECORD is signed; adding an SBOM would break the signature")
+        record_info = zin.getinfo(record_name)
+        record = _record_with(zin.read(record_info).decode("utf-8"), record_name, member, sbom)
+        with atomic_writer(out) as handle, zipfile.ZipFile(handle, "w") as zout:
+            for info in zin.infolist():
+                if info.filename == member:
+                    continue
+                if info.filename == record_name:
+                    sbom_info = zipfile.ZipInfo(member, date_time=record_info.date_time)
+                    sbom_info.compress_type = zipfile.ZIP_DEFLATED
+                    sbom_info.create_system = 3
+                    sbom_info.external_attr = 0o100644 << 16
+                    zout.writestr(sbom_info, sbom)
+                    zout.writestr(_clone(info), record.encode("utf-8"))
+                    continue
+                _copy_raw(zin, info, zout)
+    return out
+
+
+def _dist_info(zf: zipfile.ZipFile, wheel: Path) -> str:
+    found = sorted({n.split("/", 1)[0] for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/RECORD")})
+    if len(found) != 1:
+        raise BuildError(f"{wheel.name}: expected one .dist-info/RECORD, found {len(found)}")
+    return found[0]
+
+
+def _clone(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    clone = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+    clone.compress_type = info.compress_type
+    clone.create_system = info.create_system
+    clone.external_attr = info.external_attr
+    clone.internal_attr = info.internal_attr
+    return clone
+
+
+def _copy_raw(zin: zipfile.ZipFile, info: zipfile.ZipInfo, zout: zipfile.ZipFile) -> None:
+    """Copy one member's compressed bytes as they are: no recompression (a multi-GB torch wheel copies at disk
+    speed) and byte-identical data. zipfile has no public raw copy, so this writes the local header itself and
+    registers the entry the way ``ZipFile.open(..., "w")`` does; the central directory is zipfile's own."""
+    if info.flag_bits & 0x01:
+        raise BuildError(f"{info.filename}: encrypted zip members are not supported")
+    assert zin.fp is not None and zout.fp is not None
+    zin.fp.seek(info.header_offset)
+    header = zin.fp.read(30)
+    if header[:4] != b"PK\x03\x04":
+        raise BuildError(f"{info.filename}: bad local file header in the wheel")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    zin.fp.seek(info.header_offset + 30 + name_length + extra_length)
+
+    clone = _clone(info)
+    clone.flag_bits = info.flag_bits & ~0x08  # sizes go in the local header: no data descriptor
+    clone.CRC, clone.compress_size, clone.file_size = info.CRC, info.compress_size, info.file_size
+    clone.header_offset = zout.fp.tell()
+    zout.fp.write(clone.FileHeader())
+    remaining = info.compress_size
+    while remaining:
+        block = zin.fp.read(min(remaining, 1 << 20))
+        if not block:
+            raise BuildError(f"{info.filename}: the wheel is truncated")
+        zout.fp.write(block)
+        remaining -= len(block)
+    zout.filelist.append(clone)
+    zout.NameToInfo[clone.filename] = clone
+    zout.start_dir = zout.fp.tell()  # where the next entry (or the central directory) goes
+
+
+def _record_with(record: str, record_name: str, member: str, data: bytes) -> str:
+    """RECORD with one line for ``member`` (any old one dropped), placed before RECORD's own line."""
+    lines = record.splitlines(keepends=True)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += newline
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator=newline).writerow([member, f"sha256={digest}", len(data)])
+    kept: list[str] = []
+    at: int | None = None
+    for line in lines:
+        path = next(csv.reader([line]), [""])[0] if line.strip() else ""
+        if path == member:
+            continue
+        if path == record_name and at is None:
+            at = len(kept)
+        kept.append(line)
+    kept.insert(len(kept) if at is None else at, buffer.getvalue())
+    return "".join(kept)
