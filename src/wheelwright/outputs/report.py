@@ -14,7 +14,7 @@ from wheelwright.fsutil import atomic_write_bytes, atomic_write_text
 from wheelwright.plan.graph import BuildGraph
 from wheelwright.run.executor import Execution, Failure
 from wheelwright.run.worker import StageSettings
-from wheelwright.sandbox.isolation import NetworkPolicy
+from wheelwright.sandbox.isolation import Isolation
 
 
 class BuildFailures(WheelwrightError):
@@ -25,7 +25,7 @@ class BuildFailures(WheelwrightError):
         self.failures = tuple(failures)
 
 
-def write_outputs(result: Execution, settings: StageSettings, *, network: NetworkPolicy, full: bool, python: Sequence[Interpreter],
+def write_outputs(result: Execution, settings: StageSettings, *, network: Isolation, full: bool, python: Sequence[Interpreter],
                   graph: BuildGraph | None = None) -> None:
     """A partial run (a slice, --only, a failure) keeps the full run's graph; it only adds its own report."""
     out = settings.output_dir

@@ -27,7 +27,7 @@ from packaging.version import Version
 from wheelwright.sandbox.buildenv import scrubbed_environment
 from wheelwright.config.renames import Rename
 from wheelwright.errors import ConfigError
-from wheelwright.sandbox.isolation import NetworkPolicy, egress_report
+from wheelwright.sandbox.isolation import Isolation, NetworkPolicy, egress_report
 from wheelwright.config.variants import Variant
 
 #: The hooks a recipe may provide. Each is called with a RecipeContext.
@@ -53,7 +53,7 @@ class RecipeContext:
     python_version: str
     source_dir: Path | None
     jobs: int
-    network: NetworkPolicy = NetworkPolicy(False, "not isolated (outside a build)")
+    network: Isolation = NetworkPolicy(False, "not isolated (outside a build)")
     log: IO[str] | None = None
 
     def run(self, command: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> None:

@@ -79,10 +79,9 @@ class Executor:
         self.only = only  # a slice: build these nodes, take every other one from ``wheels``
         self.wheels = wheels
         self.forced = forced  # rebuilt even when the cache holds their wheel (--only: the recipe being iterated on)
-        self._started: set[str] = set()
+        self._started: set[str] = set()  # the one thing workers write: which nodes began (a re-plan may not move them)
         self._lock = threading.Lock()
         self._t0 = time.monotonic()
-        self._times: dict[str, float] = {}
 
     def run(self, graph: BuildGraph) -> Execution:
         self._t0 = time.monotonic()
@@ -155,9 +154,9 @@ class Executor:
             assert isinstance(value, Built)
             spec = view.graph.nodes[task.id]
             self._view = _View(view.graph, {**view.published, task.id: InputWheel(value.wheel, value.sha256)}, view.discovered)
-            started = self._times.get(task.id, 0.0)
+            finished = time.monotonic() - self._t0
             self._outcomes[task.id] = Outcome(task.id, value.status, value.wheel.name, value.sha256, round(value.seconds, 3),
-                                              round(started, 3), round(time.monotonic() - self._t0, 3), value.facts_json)
+                                              round(max(0.0, finished - value.seconds), 3), round(finished, 3), value.facts_json)
             self.reporter.report(NodeFinished(task.id, value.status, value.wheel.name, value.seconds))
             if spec.buildable and value.status in ("built", "cached") and not self._agrees(spec, value.requires_dist):
                 facts.append(BuiltFacts(task.id, value.backend_requires_dist))
@@ -191,7 +190,6 @@ class Executor:
         spec = view.graph.nodes[node]
         with self._lock:
             self._started.add(node)
-        self._times.setdefault(node, time.monotonic() - self._t0)
         try:
             if task.id.startswith(DISCOVER):
                 self.reporter.report(NodeStarted(node, "discover"))

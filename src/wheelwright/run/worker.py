@@ -34,7 +34,7 @@ from wheelwright.recipes.patches import Patch, apply_patches, find_patches
 from wheelwright.remote.sources import UnpackLimits, fetch_source, unpack_sdist
 from wheelwright.run.cache import RecordStore
 from wheelwright.sandbox.buildenv import BuildEnvironment, EnvironmentFactory, scrubbed_environment
-from wheelwright.sandbox.isolation import NetworkPolicy
+from wheelwright.sandbox.isolation import Isolation, NetworkPolicy
 from wheelwright.stages.backend import Backend
 from wheelwright.stages.crates import VendoredCrates, vendor_crates
 from wheelwright.stages.localindex import LocalIndex
@@ -57,7 +57,7 @@ class StageSettings:
     sbom_dir: Path
     build_jobs: int
     source_date_epoch: int = 315532800
-    network: NetworkPolicy = NetworkPolicy(False, "not isolated (library default; the CLI isolates)")
+    network: Isolation = NetworkPolicy(False, "not isolated (library default; the CLI isolates)")
     offline: bool = False
     unpack_limits: UnpackLimits = UnpackLimits()
     constraint_files: tuple[Path, ...] = ()

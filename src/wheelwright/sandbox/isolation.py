@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from wheelwright.errors import WheelwrightError
 
@@ -18,8 +19,23 @@ _LOOPBACK_UP = ("sh", "-c", 'ip link set lo up 2>/dev/null; exec "$@"', "wheelwr
 _UNSHARE = (("unshare", "--net", "--"), ("unshare", "--user", "--map-current-user", "--net", "--"))
 
 
+class Isolation(Protocol):
+    """How a build command is kept off the network: the stages only ever call ``wrap``."""
+
+    @property
+    def isolated(self) -> bool: ...
+
+    @property
+    def description(self) -> str: ...
+
+    def wrap(self, command: Sequence[str]) -> list[str]: ...
+
+
 @dataclass(frozen=True)
 class NetworkPolicy:
+    """The isolation this machine allows: a network namespace as root, one inside a user namespace of
+    our own, or (with --allow-network only) none. It is the Isolation the engine uses; tests bring others."""
+
     isolated: bool
     description: str  # goes into report.json
     prefix: tuple[str, ...] = _UNSHARE[0]

@@ -14,7 +14,7 @@ from pyproject_hooks import BackendUnavailable, BuildBackendHookCaller, HookMiss
 
 from wheelwright.errors import BuildError
 from wheelwright.plan.buildsystem import BuildSystem
-from wheelwright.sandbox.isolation import NetworkPolicy, egress_report
+from wheelwright.sandbox.isolation import Isolation, NetworkPolicy, egress_report
 
 _T = TypeVar("_T")
 _current_log = threading.local()
@@ -36,8 +36,8 @@ class Backend:
     """One backend in one environment; every hook's output goes to the package's log."""
 
     def __init__(self, source_dir: Path, build_system: BuildSystem, python: Path, env: Mapping[str, str], log: IO[str], label: str,
-                 network: NetworkPolicy | None = None) -> None:
-        self._network = network or NetworkPolicy(False, "not isolated")
+                 network: Isolation | None = None) -> None:
+        self._network: Isolation = network or NetworkPolicy(False, "not isolated")
         self._label = label
         self._log = log
         self._env = dict(env)
