@@ -37,3 +37,29 @@ def test_markupsafe_ships_its_speedups(tmp_path, python):
     venv_python = isolated_install(tmp_path, output / "simple", "markupsafe", python=str(find_interpreter(python).path))
     out = subprocess.run([str(venv_python), "-c", "import markupsafe._speedups as s; print(s.__file__)"], capture_output=True, text=True)
     assert out.returncode == 0 and "_speedups" in out.stdout, out.stderr
+
+
+def test_one_plan_builds_markupsafe_for_two_interpreters(tmp_path):
+    """--python 3.11,3.12: one plan, a platform wheel per interpreter, the pure build tools built once and
+    shared; each interpreter installs its own wheel from the one index and imports the C extension."""
+    if not {"3.11", "3.12"} <= set(available_versions(("3.11", "3.12"))):
+        pytest.skip("needs python3.11 and python3.12")
+    project = copy_project(tmp_path / "project")
+    output = tmp_path / "out"
+    run = wheelwright(project, "--python", "3.11,3.12", "markupsafe", output=output)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads((output / "report.json").read_text())["nodes"]
+    markupsafe = {n: r for n, r in report.items() if n.startswith("markupsafe==")}
+    assert sorted(r["status"] for r in markupsafe.values()) == ["built", "built"]
+    assert {r["wheel"].split("-")[2] for r in markupsafe.values()} == {"cp311", "cp312"}
+    tools = {n: r for n, r in report.items() if n.startswith("setuptools==")}
+    assert sorted(r["status"] for r in tools.values()) == ["built", "shared"]  # a pure build tool: built once
+    assert len({r["wheel"] for r in tools.values()}) == 1
+    plan = json.loads((output / "plan.json").read_text())
+    assert plan["pythons"] == ["3.11", "3.12"]
+    from wheelwright.config.interpreters import find_interpreter
+
+    for python in ("3.11", "3.12"):
+        venv = isolated_install(tmp_path / python, output / "simple", "markupsafe", python=str(find_interpreter(python).path))
+        out = subprocess.run([str(venv), "-c", "import markupsafe._speedups"], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr

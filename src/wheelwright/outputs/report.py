@@ -51,19 +51,25 @@ def write_outputs(result: Execution, settings: StageSettings, *, network: Isolat
 
 
 def _write_stack_sbom(result: Execution, graph: BuildGraph, settings: StageSettings) -> None:
-    """Regenerated only when a wheel or an edge changed: a warm run never imports the SBOM library."""
-    facts = sorted({o.facts_json for o in result.outcomes if o.facts_json})
-    edges = sorted({(e.parent.split("@")[0], e.child.split("@")[0]) for e in graph.edges if e.kind in ("toplevel", "install")})  # per package, across interpreters
-    key = hashlib.sha256(json.dumps([facts, edges, settings.source_date_epoch]).encode()).hexdigest()
-    stack, stamp = settings.sbom_dir / "stack.cdx.json", settings.state_dir / "stack-sbom.key"
-    if stack.is_file() and stamp.is_file() and stamp.read_text() == key:
-        return
-    from wheelwright.stages.provenance import facts_from_json
-    from wheelwright.stages.sbom import stack_sbom
+    """One stack SBOM per target interpreter (a stack is what one interpreter installs). Regenerated only
+    when a wheel or an edge changed: a warm run never imports the SBOM library."""
+    for python in graph.pythons:
+        suffix = f"@{python}" if len(graph.pythons) > 1 else ""
+        mine = [o for o in result.outcomes if o.node.endswith(suffix) and o.facts_json] if suffix else [o for o in result.outcomes if o.facts_json]
+        facts = sorted({o.facts_json for o in mine})
+        edges = sorted({(e.parent.removesuffix(suffix), e.child.removesuffix(suffix)) for e in graph.edges
+                        if e.kind in ("toplevel", "install") and e.child.endswith(suffix)})
+        name = f"stack-py{python}.cdx.json" if suffix else "stack.cdx.json"
+        key = hashlib.sha256(json.dumps([facts, edges, settings.source_date_epoch]).encode()).hexdigest()
+        stack, stamp = settings.sbom_dir / name, settings.state_dir / f"{name}.key"
+        if stack.is_file() and stamp.is_file() and stamp.read_text() == key:
+            continue
+        from wheelwright.stages.provenance import facts_from_json
+        from wheelwright.stages.sbom import stack_sbom
 
-    wheels = [facts_from_json(f) for f in facts]
-    atomic_write_bytes(stack, stack_sbom(settings.variant.label, wheels, edges, settings.source_date_epoch))
-    atomic_write_text(stamp, key)
+        wheels = [facts_from_json(f) for f in facts]
+        atomic_write_bytes(stack, stack_sbom(settings.variant.label, wheels, edges, settings.source_date_epoch))
+        atomic_write_text(stamp, key)
 
 
 def summary(result: Execution, settings: StageSettings) -> str:

@@ -66,6 +66,7 @@ class _View:
     graph: BuildGraph
     published: Mapping[str, InputWheel] = field(default_factory=dict)
     discovered: Mapping[str, Discovered] = field(default_factory=dict)
+    facts: Mapping[str, str] = field(default_factory=dict)  # node -> its wheel's provenance facts (JSON)
 
 
 class Executor:
@@ -149,11 +150,12 @@ class Executor:
             spec = view.graph.nodes[node]
             assert spec.source_key is not None
             facts.append(Discovery(node, spec.source_key, value.prepared.build_system, value.discover_key, value.backend_requires, value.metadata))
-            self._view = _View(view.graph, view.published, {**view.discovered, node: value})
+            self._view = _View(view.graph, view.published, {**view.discovered, node: value}, view.facts)
         else:
             assert isinstance(value, Built)
             spec = view.graph.nodes[task.id]
-            self._view = _View(view.graph, {**view.published, task.id: InputWheel(value.wheel, value.sha256)}, view.discovered)
+            self._view = _View(view.graph, {**view.published, task.id: InputWheel(value.wheel, value.sha256)}, view.discovered,
+                               {**view.facts, task.id: value.facts_json})
             finished = time.monotonic() - self._t0
             self._outcomes[task.id] = Outcome(task.id, value.status, value.wheel.name, value.sha256, round(value.seconds, 3),
                                               round(max(0.0, finished - value.seconds), 3), round(finished, 3), value.facts_json)
@@ -165,7 +167,7 @@ class Executor:
         with self._lock:
             started_nodes = set(self._started)
         graph = self.planner.expand(self._view.graph, facts, started_nodes)
-        self._view = _View(graph, self._view.published, self._view.discovered)
+        self._view = _View(graph, self._view.published, self._view.discovered, self._view.facts)
         wanted = self._tasks_for(graph)
         changed = [t for tid, t in wanted.items() if self._tasks.get(tid) != t and tid not in self._done_ids()]
         self._tasks.update({t.id: t for t in changed})
@@ -251,7 +253,7 @@ class Executor:
         for sibling in view.graph.by_name(spec.name):
             wheel = view.published.get(sibling.id)
             if sibling.id != spec.id and sibling.version == spec.version and wheel is not None and wheel.path.name.endswith("-none-any.whl"):
-                return Built(spec.id, wheel.path, wheel.sha256, "shared", 0.0, (), (), "")
+                return Built(spec.id, wheel.path, wheel.sha256, "shared", 0.0, (), (), view.facts.get(sibling.id, ""))
         return None
 
     def _stuck(self, stuck: Mapping[str, frozenset[str]]) -> CycleError:
