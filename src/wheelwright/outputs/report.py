@@ -12,7 +12,8 @@ from wheelwright.config.interpreters import Interpreter
 from wheelwright.errors import WheelwrightError
 from wheelwright.fsutil import atomic_write_bytes, atomic_write_text
 from wheelwright.plan.graph import BuildGraph
-from wheelwright.run.executor import Execution, Failure
+from wheelwright.run.events import NodeFailed
+from wheelwright.run.executor import Execution
 from wheelwright.run.worker import StageSettings
 from wheelwright.sandbox.isolation import Isolation
 
@@ -20,7 +21,7 @@ from wheelwright.sandbox.isolation import Isolation
 class BuildFailures(WheelwrightError):
     """One or more packages failed (with --keep-going, every one of them)."""
 
-    def __init__(self, failures: Sequence[Failure]) -> None:
+    def __init__(self, failures: Sequence[NodeFailed]) -> None:
         super().__init__("; ".join(f.message for f in failures))
         self.failures = tuple(failures)
 

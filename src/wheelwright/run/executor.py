@@ -41,17 +41,10 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Failure:
-    node: str
-    message: str
-    log: str | None
-
-
-@dataclass(frozen=True)
 class Execution:
     graph: BuildGraph
     outcomes: tuple[Outcome, ...]
-    failures: tuple[Failure, ...]
+    failures: tuple[NodeFailed, ...]  # each failure as it was reported
     skipped: Mapping[str, str]
     seconds: float
 
@@ -95,12 +88,12 @@ class Executor:
                            on_done=lambda task, value: self._on_done(task, value, cancel), cancel=cancel)
         if self._fatal is not None:
             raise self._fatal
-        failures = []
+        failures: list[NodeFailed] = []
         for failure in result.failed:
             error = failure.error
             log = error.log_path if isinstance(error, BuildError) else None
-            failures.append(Failure(failure.id.removeprefix(DISCOVER), str(error), log))
-            self.reporter.report(NodeFailed(failure.id.removeprefix(DISCOVER), str(error), log))
+            failures.append(NodeFailed(failure.id.removeprefix(DISCOVER), str(error), log))
+            self.reporter.report(failures[-1])
         for node, because in sorted(result.skipped.items()):
             self.reporter.report(NodeSkipped(node.removeprefix(DISCOVER), because.removeprefix(DISCOVER)))
         if result.stuck and not failures:

@@ -10,12 +10,13 @@ import base64
 import csv
 import hashlib
 import io
-import struct
 import zipfile
 from pathlib import Path
 
 from wheelwright.errors import BuildError
 from wheelwright.fsutil import atomic_writer
+from wheelwright.stages.zipcopy import clone_info, copy_raw
+from wheelwright.stages.zipcopy import dist_info as find_dist_info
 
 EMBEDDED_SBOM_NAME = "wheelwright.cdx.json"
 
@@ -24,7 +25,7 @@ def wheel_content_sha256(wheel: Path) -> str:
     """SHA-256 of the ``sha256sum``-style listing of a wheel's files, sorted by path, leaving out RECORD, its
     signatures and ``.dist-info/sboms/*``: what the wheel contains, unchanged by embedding an SBOM."""
     with zipfile.ZipFile(wheel) as zf:
-        dist_info = _dist_info(zf, wheel)
+        dist_info = find_dist_info(zf, wheel)
         skip = {f"{dist_info}/RECORD", f"{dist_info}/RECORD.jws", f"{dist_info}/RECORD.p7s"}
         lines = []
         for info in zf.infolist():
@@ -47,7 +48,7 @@ def embed_sbom(wheel: Path, sbom: bytes, out: Path, *, filename: str = EMBEDDED_
     if "/" in filename or not filename.endswith(".json"):
         raise ValueError(f"SBOM file name {filename!r}: a plain file name ending in .json")
     with zipfile.ZipFile(wheel) as zin:
-        dist_info = _dist_info(zin, wheel)
+        dist_info = find_dist_info(zin, wheel)
         record_name, member = f"{dist_info}/RECORD", f"{dist_info}/sboms/{filename}"
         names = set(zin.namelist())
         if names & {f"{record_name}.jws", f"{record_name}.p7s"}:
@@ -64,57 +65,10 @@ def embed_sbom(wheel: Path, sbom: bytes, out: Path, *, filename: str = EMBEDDED_
                     sbom_info.create_system = 3
                     sbom_info.external_attr = 0o100644 << 16
                     zout.writestr(sbom_info, sbom)
-                    zout.writestr(_clone(info), record.encode("utf-8"))
+                    zout.writestr(clone_info(info), record.encode("utf-8"))
                     continue
-                _copy_raw(zin, info, zout)
+                copy_raw(zin, info, zout)
     return out
-
-
-def _dist_info(zf: zipfile.ZipFile, wheel: Path) -> str:
-    found = sorted({n.split("/", 1)[0] for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/RECORD")})
-    if len(found) != 1:
-        raise BuildError(f"{wheel.name}: expected one .dist-info/RECORD, found {len(found)}")
-    return found[0]
-
-
-def _clone(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
-    clone = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-    clone.compress_type = info.compress_type
-    clone.create_system = info.create_system
-    clone.external_attr = info.external_attr
-    clone.internal_attr = info.internal_attr
-    return clone
-
-
-def _copy_raw(zin: zipfile.ZipFile, info: zipfile.ZipInfo, zout: zipfile.ZipFile) -> None:
-    """Copy one member's compressed bytes as they are: no recompression (a multi-GB torch wheel copies at disk
-    speed) and byte-identical data. zipfile has no public raw copy, so this writes the local header itself and
-    registers the entry the way ``ZipFile.open(..., "w")`` does; the central directory is zipfile's own."""
-    if info.flag_bits & 0x01:
-        raise BuildError(f"{info.filename}: encrypted zip members are not supported")
-    assert zin.fp is not None and zout.fp is not None
-    zin.fp.seek(info.header_offset)
-    header = zin.fp.read(30)
-    if header[:4] != b"PK\x03\x04":
-        raise BuildError(f"{info.filename}: bad local file header in the wheel")
-    name_length, extra_length = struct.unpack("<HH", header[26:30])
-    zin.fp.seek(info.header_offset + 30 + name_length + extra_length)
-
-    clone = _clone(info)
-    clone.flag_bits = info.flag_bits & ~0x08  # sizes go in the local header: no data descriptor
-    clone.CRC, clone.compress_size, clone.file_size = info.CRC, info.compress_size, info.file_size
-    clone.header_offset = zout.fp.tell()
-    zout.fp.write(clone.FileHeader())
-    remaining = info.compress_size
-    while remaining:
-        block = zin.fp.read(min(remaining, 1 << 20))
-        if not block:
-            raise BuildError(f"{info.filename}: the wheel is truncated")
-        zout.fp.write(block)
-        remaining -= len(block)
-    zout.filelist.append(clone)
-    zout.NameToInfo[clone.filename] = clone
-    zout.start_dir = zout.fp.tell()  # where the next entry (or the central directory) goes
 
 
 def _record_with(record: str, record_name: str, member: str, data: bytes) -> str:

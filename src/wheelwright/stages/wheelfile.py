@@ -9,7 +9,6 @@ import fnmatch
 import hashlib
 import io
 import re
-import struct
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from packaging.utils import canonicalize_name
 
 from wheelwright.errors import BuildError
 from wheelwright.fsutil import atomic_writer
+from wheelwright.stages.zipcopy import clone_info, copy_raw
+from wheelwright.stages.zipcopy import dist_info as find_dist_info
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def rewrite_requires_dist(wheel: Path, out: Path, *, add: Sequence[str], drop: S
             raise BuildError(f"{wheel.name}: recipe requirement {item!r} to add is not a valid requirement: {exc}") from None
     patterns = [canonicalize_name(pattern) for pattern in drop]  # "nvidia_*" means "nvidia-*", as names do
     with zipfile.ZipFile(wheel) as zin:
-        dist_info = _dist_info(zin, wheel)
+        dist_info = find_dist_info(zin, wheel)
         metadata_name, record_name = f"{dist_info}/METADATA", f"{dist_info}/RECORD"
         try:
             old = zin.read(metadata_name)
@@ -66,9 +67,9 @@ def rewrite_requires_dist(wheel: Path, out: Path, *, add: Sequence[str], drop: S
             zout.comment = zin.comment
             for info in zin.infolist():
                 if info.filename in (metadata_name, record_name):
-                    zout.writestr(_clone(info), new if info.filename == metadata_name else record)
+                    zout.writestr(clone_info(info), new if info.filename == metadata_name else record)
                 else:
-                    _copy_raw(zin, info, zout)
+                    copy_raw(zin, info, zout)
     return requires
 
 
@@ -118,14 +119,6 @@ def _parse(value: str) -> tuple[str, str]:
     return canonicalize_name(requirement.name), str(requirement)
 
 
-def _dist_info(zf: zipfile.ZipFile, wheel: Path) -> str:
-    """The wheel's one ``.dist-info`` directory, told apart from vendored ones by holding RECORD."""
-    found = sorted({n.split("/", 1)[0] for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/RECORD")})
-    if len(found) != 1:
-        raise BuildError(f"{wheel.name}: expected one .dist-info/RECORD, found {len(found)}")
-    return found[0]
-
-
 def _record_with(record: str, member: str, data: bytes, wheel: Path) -> str:
     """RECORD with ``member``'s line given ``data``'s hash and size, keeping every other line and the line endings."""
     lines = record.splitlines(keepends=True)
@@ -140,38 +133,3 @@ def _record_with(record: str, member: str, data: bytes, wheel: Path) -> str:
     raise BuildError(f"{wheel.name}: RECORD has no line for {member}")
 
 
-def _clone(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
-    """A fresh ZipInfo with the member's name, timestamp, compression and mode, for zipfile to fill in the rest."""
-    clone = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-    clone.compress_type, clone.create_system = info.compress_type, info.create_system
-    clone.external_attr, clone.internal_attr = info.external_attr, info.internal_attr
-    return clone
-
-
-def _copy_raw(zin: zipfile.ZipFile, info: zipfile.ZipInfo, zout: zipfile.ZipFile) -> None:
-    """Copy a member's compressed bytes untouched: identical data, and a multi-GB wheel copies at disk speed.
-    zipfile has no public raw copy, so this writes the local header and registers the entry as ``open("w")`` does."""
-    if info.flag_bits & 0x01:
-        raise BuildError(f"{info.filename}: encrypted zip members are not supported")
-    assert zin.fp is not None and zout.fp is not None
-    zin.fp.seek(info.header_offset)
-    header = zin.fp.read(30)
-    if header[:4] != b"PK\x03\x04":
-        raise BuildError(f"{info.filename}: bad local file header in the wheel")
-    name_length, extra_length = struct.unpack("<HH", header[26:30])
-    zin.fp.seek(info.header_offset + 30 + name_length + extra_length)
-    clone = _clone(info)
-    clone.flag_bits = info.flag_bits & ~0x08  # sizes go in the local header: no data descriptor
-    clone.CRC, clone.compress_size, clone.file_size = info.CRC, info.compress_size, info.file_size
-    clone.header_offset = zout.fp.tell()
-    zout.fp.write(clone.FileHeader())
-    remaining = info.compress_size
-    while remaining:
-        block = zin.fp.read(min(remaining, 1 << 20))
-        if not block:
-            raise BuildError(f"{info.filename}: the wheel is truncated")
-        zout.fp.write(block)
-        remaining -= len(block)
-    zout.filelist.append(clone)
-    zout.NameToInfo[clone.filename] = clone
-    zout.start_dir = zout.fp.tell()
