@@ -234,16 +234,15 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace, project: Project, variant: Variant) -> int:
-    from wheelwright.recipes.api import RecipeContext, load_recipe
+    """Kernels each wheel must carry are the recipe decisions the build graph recorded: the same fact the build checked."""
     from wheelwright.stages.verify import render, verify_index
 
-    simple = (args.output_dir or project.output_dir(variant.label)) / "simple"
-    if not simple.is_dir():
-        raise WheelwrightError(f"{simple}: no index; build the {variant.label} variant first")
-    declared = {}
-    for name in recipe_names(project.recipes_dir):
-        context = RecipeContext(name=name, version=None, variant=variant, python_version="", source_dir=None, jobs=1)  # type: ignore[arg-type]
-        declared[name] = load_recipe(project.recipes_dir, name).kernels(context)
+    output = args.output_dir or project.output_dir(variant.label)
+    simple, graph_file = output / "simple", output / "graph.json"
+    if not simple.is_dir() or not graph_file.is_file():
+        raise WheelwrightError(f"{output}: no index and graph; build the {variant.label} variant first")
+    graph = BuildGraph.from_json(graph_file.read_text())
+    declared = {spec.name: dict(spec.recipe.kernels) for spec in graph.nodes.values()}
     verdicts = verify_index(simple, variant, declared)
     print(render(verdicts))
     return 0 if all(v.ok for v in verdicts) else 1

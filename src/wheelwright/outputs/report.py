@@ -98,4 +98,5 @@ def tail(path: str | None, lines: int = 30) -> list[str]:
 
 
 def load_report(output_dir: Path) -> dict[str, Any]:
-    return json.loads((output_dir / "report.json").read_text())  # type: ignore[no-any-return]
+    report: dict[str, Any] = json.loads((output_dir / "report.json").read_text())
+    return report

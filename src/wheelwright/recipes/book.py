@@ -10,11 +10,13 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 from packaging.version import Version
 
 from wheelwright.config.variants import Variant
 from wheelwright.errors import ConfigError
+from wheelwright.sandbox.isolation import Isolation, NetworkPolicy
 from wheelwright.recipes.decisions import RecipeDecisions
 from wheelwright.recipes.api import LoadedRecipe, RecipeContext, call_hook_safely, load_recipe
 
@@ -64,9 +66,10 @@ class RecipeBook:
 
 
 def context(name: str, version: Version, variant: Variant, python: str, *, source_dir: Path | None = None,
-            jobs: int | None = None, **more: object) -> RecipeContext:
+            jobs: int | None = None, network: Isolation | None = None, log: IO[str] | None = None) -> RecipeContext:
+    """What a hook sees; at plan time there is no tree, no log and no network policy yet."""
     return RecipeContext(name=name, version=version, variant=variant, python_version=python, source_dir=source_dir,
-                         jobs=jobs or os.cpu_count() or 1, **more)  # type: ignore[arg-type]
+                         jobs=jobs or os.cpu_count() or 1, network=network or NetworkPolicy(False, "not isolated (outside a build)"), log=log)
 
 
 def kernels_of(decisions: RecipeDecisions) -> Mapping[str, tuple[str, ...]]:

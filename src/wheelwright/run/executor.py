@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 
 from wheelwright.errors import BuildError, CycleError, WheelwrightError
-from wheelwright.plan.graph import BuildGraph, NodeSpec, find_cycle
+from wheelwright.plan.graph import BuildGraph, EdgeKind, NodeSpec, find_cycle
 from wheelwright.plan.planner import BuiltFacts, Discovery, Planner
 from wheelwright.plan.requirements import applicable, unmarked
 from wheelwright.run.events import NodeFailed, NodeFinished, NodeSkipped, NodeStarted, Note, Reporter
@@ -211,8 +211,8 @@ class Executor:
                 log_path = log.name
             raise BuildError(f"{node}: unexpected {type(exc).__name__}: {exc}", log_path) from exc
 
-    def _inputs(self, view: _View, node: str, kinds: tuple[str, ...]) -> list[InputWheel]:
-        closure = view.graph.build_closure(node, kinds)  # type: ignore[arg-type]
+    def _inputs(self, view: _View, node: str, kinds: tuple[EdgeKind, ...]) -> list[InputWheel]:
+        closure = view.graph.build_closure(node, kinds)
         missing = sorted(n for n in closure if n not in view.published)
         if missing:
             raise BuildError(f"{node}: started before {', '.join(missing)} was published (scheduler bug)")

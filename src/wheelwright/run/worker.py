@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -28,7 +28,7 @@ from wheelwright.plan.graph import NodeSpec
 from wheelwright.plan.keys import discover_key, wheel_key
 from wheelwright.plan.requirements import renamed, wheel_requires_dist
 from wheelwright.plan.sourcerefs import to_distribution
-from wheelwright.recipes.api import call_hook_safely
+from wheelwright.recipes.api import RecipeContext, call_hook_safely
 from wheelwright.recipes.book import RecipeBook, context
 from wheelwright.recipes.patches import Patch, apply_patches, find_patches
 from wheelwright.remote.sources import UnpackLimits, fetch_source, unpack_sdist
@@ -39,6 +39,9 @@ from wheelwright.stages.backend import Backend
 from wheelwright.stages.crates import VendoredCrates, vendor_crates
 from wheelwright.stages.localindex import LocalIndex
 from wheelwright.stages.repair import Repairer
+
+if TYPE_CHECKING:
+    from wheelwright.stages.sbomfacts import FileFacts, ToolFacts
 
 #: The knobs through which build systems take their compile parallelism; each build gets the per-build budget.
 PARALLELISM_VARIABLES = ("MAX_JOBS", "CMAKE_BUILD_PARALLEL_LEVEL")
@@ -137,15 +140,15 @@ class Stages:
         self.environments = environments
         self.local = LocalIndex(settings.simple_dir)
         self.records = RecordStore(settings.state_dir)
-        self._provenance: dict[str, Any] = {}  # toolchain versions and constraint hashes, read once and only if something builds
+        self._provenance: dict[str, tuple[tuple[ToolFacts, ...], tuple[FileFacts, ...]]] = {}  # read once, only if something builds
 
-    def _provenance_inputs(self, interpreter: Interpreter) -> tuple[Any, Any]:
+    def _provenance_inputs(self, interpreter: Interpreter) -> tuple[tuple[ToolFacts, ...], tuple[FileFacts, ...]]:
         from wheelwright.stages.provenance import build_toolchain, constraint_files
 
         key = str(interpreter.path)
         if key not in self._provenance:
             self._provenance[key] = (build_toolchain(interpreter, self.s.variant), constraint_files(self.s.constraint_files))
-        return self._provenance[key]  # type: ignore[no-any-return]
+        return self._provenance[key]
 
     # ----- logs ----------------------------------------------------------------------------------
 
@@ -295,8 +298,9 @@ class Stages:
 
     # ----- environments --------------------------------------------------------------------------
 
-    def _context(self, spec: NodeSpec, **more: Any) -> Any:
-        return context(spec.name, Version(spec.version), self.s.variant, spec.python, jobs=self.s.build_jobs, network=self.s.network, **more)
+    def _context(self, spec: NodeSpec, *, source_dir: Path, log: IO[str]) -> RecipeContext:
+        return context(spec.name, Version(spec.version), self.s.variant, spec.python, jobs=self.s.build_jobs, network=self.s.network,
+                       source_dir=source_dir, log=log)
 
     def build_environment_variables(self, spec: NodeSpec, prepared: Prepared) -> dict[str, str]:
         """Variant env, then the per-build parallelism budget, then the recipe's env (it may lower the budget), then crates."""
