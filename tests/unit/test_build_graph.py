@@ -134,6 +134,29 @@ def test_a_slice_builds_its_nodes_and_takes_the_rest_verified(workspace, fake_py
     assert run.code == 1 and "tool==1.0" in run.error and "the plan says" in run.error
 
 
+def test_slices_of_a_cold_plan_build_like_ci_jobs(workspace, fake_pypi, capsys, tmp_path):
+    """What CI jobs do: one cold plan, a job per slice, each taking what earlier jobs published. The frontier
+    node's backend is asked in its own job, and the slice builds the very bytes a local build does."""
+    _tree(fake_pypi, workspace)
+    cold = _plan(workspace, capsys, "lib")
+    assert "lib==1.0" in cold.frontier()
+    plan = tmp_path / "plan.json"
+    shutil.copy(workspace.output / "plan.json", plan)
+    first, second = tmp_path / "job1", tmp_path / "job2"
+    assert not [n for n in cold.nodes if n.startswith("toolhelper")]  # tool's dependencies are unpublished: known once it is built
+    run = workspace.build(capsys, "--plan", str(plan), "--nodes", "tool==1.0", "--from-index", str(tmp_path / "none"),
+                          "--output-dir", str(first))
+    assert run.code == 0, run.err
+    assert json.loads((first / "report.json").read_text())["nodes"]["toolhelper==1.0"]["status"] == "built"  # revealed, built by the job that needs it
+    run = workspace.build(capsys, "--plan", str(plan), "--nodes", "lib==1.0", "--from-index", str(first / "simple"), "--output-dir", str(second))
+    assert run.code == 0, run.err
+    report = json.loads((second / "report.json").read_text())["nodes"]
+    assert report["lib==1.0"]["status"] == report["dyn==1.0"]["status"] == "built"  # its backend named dyn: nobody had it, this job built it
+    assert report["tool==1.0"]["status"] == report["toolhelper==1.0"]["status"] == "index"  # taken: job 1 published them
+    assert workspace.build(capsys, "lib").code == 0  # the same tree built locally, in one run
+    assert workspace.report()["nodes"]["lib==1.0"]["sha256"] == report["lib==1.0"]["sha256"]
+
+
 def test_keep_going_builds_what_it_can_and_reports_every_failure(workspace, fake_pypi, capsys):
     fake_pypi.add(FakeProject("top", requires_dist=["bad1", "bad2", "fine"]), FakeProject("bad1", fail="build"),
                   FakeProject("bad2", fail="build"), FakeProject("fine"))

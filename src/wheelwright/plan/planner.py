@@ -9,7 +9,7 @@ plans again with it: the same function, never a second decision path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -90,6 +90,7 @@ class Planner:
         self.overrides: dict[tuple[str, Version], PublishedMetadata] = {}
         self._runtime: dict[str, Plan] = {}
         self._dirty = False
+        self.published: dict[str, str] = {}  # node -> wheel sha256 the executor published or took in this run
         self._learnt: dict[tuple[str, Version], tuple[str, ...]] = {}  # Requires-Dist as a backend wrote it
 
     # ----- public --------------------------------------------------------------------------------
@@ -114,9 +115,12 @@ class Planner:
                           requested=tuple(str(r) for r in self.requirements), nodes=nodes, edges=tuple(sorted(edges, key=_edge_order)),
                           notes=tuple(notes))
 
-    def expand(self, graph: BuildGraph, facts: Iterable[Discovery | BuiltFacts], started: Iterable[str]) -> BuildGraph:
+    def expand(self, graph: BuildGraph, facts: Iterable[Discovery | BuiltFacts], started: Iterable[str],
+               published: Mapping[str, str] | None = None) -> BuildGraph:
         """Record what the executor learned and plan again; a new plan that would move a package that is
-        already being built (or is built) fails loudly instead of silently building something else."""
+        already being built (or is built) fails loudly instead of silently building something else.
+        ``published``: node -> sha256 of the wheels this run holds, the inputs of the keys still unknown."""
+        self.published.update(published or {})
         notes = []
         for fact in facts:
             spec = graph.nodes[fact.node]

@@ -217,10 +217,11 @@ class Walk:
         return BuildGraph(variant="", pythons=(), requested=(), nodes=self.nodes, edges=tuple(self.edges))
 
     def _wheel_sha(self, node: str) -> str | None:
+        """A wheel this run published (or took from an index) counts first: a slice's records live elsewhere."""
         spec = self.nodes[node]
         if spec.source.kind == "prebuilt":
             return spec.source.sha256
-        return spec.wheel_sha256
+        return self.p.published.get(node) or spec.wheel_sha256
 
     def _closure_shas(self, graph: BuildGraph, node: str, kinds: tuple[EdgeKind, ...]) -> list[str] | None:
         shas = [self._wheel_sha(n) for n in graph.build_closure(node, kinds)]

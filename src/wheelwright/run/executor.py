@@ -73,6 +73,7 @@ class Executor:
         self.only = only  # a slice: build these nodes, take every other one from ``wheels``
         self.wheels = wheels
         self.forced = forced  # rebuilt even when the cache holds their wheel (--only: the recipe being iterated on)
+        self._planned: frozenset[str] = frozenset()  # the nodes of the graph the run began with
         self._started: set[str] = set()  # the one thing workers write: which nodes began (a re-plan may not move them)
         self._lock = threading.Lock()
         self._t0 = time.monotonic()
@@ -80,6 +81,7 @@ class Executor:
     def run(self, graph: BuildGraph) -> Execution:
         self._t0 = time.monotonic()
         self._view = _View(graph)
+        self._planned = frozenset(graph.nodes)  # a node a backend revealed later is built by the slice that needs it
         self._outcomes: dict[str, Outcome] = {}
         self._fatal: WheelwrightError | None = None
         self._tasks = self._tasks_for(graph)
@@ -107,13 +109,15 @@ class Executor:
         tasks: dict[str, Task] = {}
         first_python = graph.pythons[0] if graph.pythons else None
         wanted = set(graph.nodes)
-        if self.only is not None:  # a slice: its nodes and what their builds need, nothing else
-            wanted = set(self.only).union(*(graph.build_closure(n) for n in self.only))
+        if self.only is not None:  # a slice: its nodes, what their builds need, and what a backend revealed they need
+            revealed = {n for n in graph.install_closure(self.only) if n not in self._planned}
+            roots = set(self.only) | revealed
+            wanted = roots.union(*(graph.build_closure(n) for n in roots))
         for node, spec in sorted(graph.nodes.items()):
             if node not in wanted:
                 continue
-            if not self._builds(spec):
-                tasks[node] = Task(node)
+            if not self._builds(spec) and (node in self._planned or not spec.buildable):
+                tasks[node] = Task(node)  # taken from an index or a vendor: it needs nothing here
                 continue
             needs = set(graph.build_closure(node))
             siblings = [s.id for s in graph.by_name(spec.name) if s.version == spec.version and s.python == first_python and s.id != node]
@@ -153,13 +157,13 @@ class Executor:
             self._outcomes[task.id] = Outcome(task.id, value.status, value.wheel.name, value.sha256, round(value.seconds, 3),
                                               round(max(0.0, finished - value.seconds), 3), round(finished, 3), value.facts_json)
             self.reporter.report(NodeFinished(task.id, value.status, value.wheel.name, value.seconds))
-            if spec.buildable and value.status in ("built", "cached") and not self._agrees(spec, value.requires_dist):
+            if spec.buildable and value.status in ("built", "cached", "index") and not self._agrees(spec, value.requires_dist):
                 facts.append(BuiltFacts(task.id, value.backend_requires_dist))
         if not facts or self.planner is None:
             return []
         with self._lock:
             started_nodes = set(self._started)
-        graph = self.planner.expand(self._view.graph, facts, started_nodes)
+        graph = self.planner.expand(self._view.graph, facts, started_nodes, {n: w.sha256 for n, w in self._view.published.items()})
         self._view = _View(graph, self._view.published, self._view.discovered, self._view.facts)
         wanted = self._tasks_for(graph)
         changed = [t for tid, t in wanted.items() if self._tasks.get(tid) != t and tid not in self._done_ids()]
@@ -194,11 +198,18 @@ class Executor:
             if not self._builds(spec):
                 if self.wheels is None:
                     raise BuildError(f"{node}: not in the slice, and no --from-index to take it from")
-                return take(self.stages, spec, self.wheels, against_plan=not self.forced,
-                            note=lambda text: self.reporter.report(Note(text)))
+                try:
+                    return take(self.stages, spec, self.wheels, against_plan=not self.forced,
+                                note=lambda text: self.reporter.report(Note(text)))
+                except BuildError:
+                    if node in self._planned:
+                        raise  # planned elsewhere: another job (or the full build) owes it
+                    # unplanned (a backend revealed it during this run) and nobody published it: this slice builds it
             shared = self._shared(view, spec)
             if shared is not None:
                 return shared
+            if spec.backend_requires is None or spec.build_system is None:
+                raise BuildError(f"{node}: its build requirements never reached the plan; plan again (this is a bug)")
             self.reporter.report(NodeStarted(node, "build"))
             return self.stages.build(spec, self._inputs(view, node, ("build-system",)), self._inputs(view, node, ("build-system", "build-backend")),
                                      lambda requires: self._resolve_runtime(view, spec, requires), view.discovered.get(node), forced=node in self.forced)

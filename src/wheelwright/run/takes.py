@@ -18,6 +18,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from wheelwright.errors import BuildError, SourceError
 from wheelwright.fsutil import atomic_writer, sha256_file
 from wheelwright.plan.graph import NodeSpec
+from wheelwright.plan.requirements import wheel_requires_dist
 from wheelwright.plan.sourcerefs import to_distribution
 from wheelwright.plan.tags import target_tags
 from wheelwright.remote.sources import fetch_sdist
@@ -125,12 +126,12 @@ def take(stages: Stages, spec: NodeSpec, wheels: WheelSource, *, against_plan: b
         source = "the plan" if spec.wheel_sha256 else "the index page"
         raise BuildError(f"{spec.id}: {chosen.filename} from {chosen.location} has sha256 {sha}, but {source} says {expected}; refusing it")
     published = local if local.parent == stages.s.simple_dir / canonicalize_name(spec.name) else stages.local.publish(local)
-    return Built(spec.id, published, sha, "index", time.monotonic() - started, (), (), "")
+    requires = tuple(wheel_requires_dist(published))  # what it needs at run time, for the planner to check against the plan
+    return Built(spec.id, published, sha, "index", time.monotonic() - started, requires, requires, "")
 
 
 def prebuilt(stages: Stages, spec: NodeSpec, runtime: list[Runtime]) -> Built:
     """A vendor wheel the variant takes as is: verified by sha256, published unchanged, described by an SBOM beside it."""
-    from wheelwright.plan.requirements import wheel_requires_dist
     from wheelwright.stages.licenses import license_from_wheel
     from wheelwright.stages.provenance import constraint_files, facts_to_json
     from wheelwright.stages.sbom import ComponentFacts, SourceFacts, WheelFacts, wheel_sbom
