@@ -345,7 +345,8 @@ def _build(args: argparse.Namespace, project: Project, variants: dict[str, Varia
         if result.failures:
             write_outputs(result, settings, network=network, full=False, python=pythons)
             raise BuildFailures(result.failures)
-        final = planning.planner.plan() if only is None and plan_file is None else result.graph
+        rebuilt = result.graph.generation > 0 or any(o.status == "built" for o in result.outcomes)
+        final = planning.planner.plan() if rebuilt and only is None and plan_file is None else result.graph  # keys of what was just built
         write_outputs(result, settings, network=network, full=only is None, python=pythons, graph=final)
     print(summary(result, settings))
     return 0

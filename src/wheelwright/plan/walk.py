@@ -4,7 +4,9 @@ to the planner, and only the planner calls it."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +61,7 @@ class Walk:
                 self.edges.add(Edge(self.node_id(parent, self.runtime.packages[NormalizedName(parent)].version), child_id, "install", requirement))
         while True:
             pending = sorted(n for n in self.nodes if n not in self._expanded)
+            self._prefetch(pending)
             for node in pending:
                 self._expanded.add(node)
                 self._expand(node)
@@ -67,6 +70,20 @@ class Walk:
             grew = self._discover_recorded() | self._keys()
             if not grew and not [n for n in self.nodes if n not in self._expanded]:
                 break
+
+    def _prefetch(self, nodes: Sequence[str]) -> None:
+        """Download the sources the next expansion reads, side by side (verified and cached; errors are
+        reported by the read that follows, in order)."""
+        wanted = [self.nodes[n] for n in nodes if self.nodes[n].buildable and n not in self._build_systems and self.nodes[n].source.url]
+        if len(wanted) < 2 or self.s.offline:
+            return
+
+        def fetch(spec: NodeSpec) -> None:
+            with contextlib.suppress(SourceError, ResolutionError, OSError):
+                fetch_source(to_distribution(spec.name, spec.version, spec.source), self.s.cache_dir, offline=self.s.offline)
+
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="prefetch") as pool:
+            list(pool.map(fetch, wanted))
 
     # ----- nodes ---------------------------------------------------------------------------------
 
