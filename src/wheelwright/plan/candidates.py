@@ -3,6 +3,7 @@ constraints and the target Python all accept. Backtracking across the tree comes
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from packaging.requirements import Requirement
@@ -49,6 +50,7 @@ def _exact_pins(specifier: SpecifierSet) -> set[Version]:
     return pins
 
 
+@functools.lru_cache(maxsize=4096)
 def requires_python_ok(requires_python: str | None, python: Version) -> bool:
     """Whether ``python`` meets a Requires-Python; none, or an unparsable one, does not rule a release out."""
     if not requires_python:

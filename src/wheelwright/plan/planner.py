@@ -9,9 +9,10 @@ plans again with it: the same function, never a second decision path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
@@ -34,6 +35,9 @@ from wheelwright.recipes.book import RecipeBook
 from wheelwright.remote.index import PackageIndex
 from wheelwright.remote.sources import UnpackLimits
 from wheelwright.run.cache import RecordStore
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,8 +94,17 @@ class Planner:
         self.overrides: dict[tuple[str, Version], PublishedMetadata] = {}
         self._runtime: dict[str, Plan] = {}
         self._dirty = False
+        self._memo: dict[str, dict[Hashable, Any]] = {}
         self.published: dict[str, str] = {}  # node -> wheel sha256 the executor published or took in this run
         self._learnt: dict[tuple[str, Version], tuple[str, ...]] = {}  # Requires-Dist as a backend wrote it
+
+    def memo(self, kind: str, key: Hashable, compute: Callable[[], T]) -> T:
+        """What cannot change within a run (an index answer, a recipe's decisions) is computed once, so that
+        planning again after every backend answer costs milliseconds, not another walk of the index."""
+        store = self._memo.setdefault(kind, {})
+        if key not in store:
+            store[key] = compute()
+        return store[key]  # type: ignore[no-any-return]
 
     # ----- public --------------------------------------------------------------------------------
 

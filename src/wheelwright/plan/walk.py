@@ -91,7 +91,8 @@ class Walk:
         node = self.node_id(name, version)
         if node in self.nodes:
             return node
-        decisions = self.p.book.decisions(name, version, self.s.variant, self.interpreter.version)
+        decisions = self.p.memo("decisions", (name, version, self.interpreter.version),
+                                lambda: self.p.book.decisions(name, version, self.s.variant, self.interpreter.version))
         source = self._source(name, version)
         patches = find_patches(self.s.project.patches_dir, name, version, self.s.variant.name, self.s.variant_names) if source.kind not in ("prebuilt",) else ()
         self.nodes[node] = NodeSpec(
@@ -110,7 +111,8 @@ class Walk:
             declared = self.p.book.get(name).recipe.source
             if declared is not None:
                 return declared_source(requirement, declared, self.s.constraints)[1]
-            sdist = choose_sdist(requirement, self.s.constraints, self.p.index, self.interpreter.version)
+            sdist = self.p.memo("sdist", (str(requirement), self.interpreter.version),
+                                lambda: choose_sdist(requirement, self.s.constraints, self.p.index, self.interpreter.version))
         except (ResolutionError, SourceError) as exc:
             if not self.s.permissive:
                 raise
@@ -157,13 +159,14 @@ class Walk:
                 return prebuilt_wheel(req, self.s.constraints, self.p.prebuilt_index, self.interpreter, self.s.variant.label)[0]
             if declared is not None:
                 return declared_source(req, declared, self.s.constraints)[0]
-            return choose_sdist(req, self.s.constraints, self.p.index, self.interpreter.version).version
+            return self.p.memo("sdist", (str(req), self.interpreter.version),
+                               lambda: choose_sdist(req, self.s.constraints, self.p.index, self.interpreter.version)).version
         except ResolutionError as exc:
             raise ResolutionError(f"{exc} ({kind} requirement of {parent}: {str(req)!r})") from None
 
     def _tool_requires(self, name: str, version: Version, extras: Iterable[str]) -> tuple[tuple[str, ...] | None, str | None]:
         """A build tool's runtime requirements and where they were read: its built wheel's, else as published, else unknown."""
-        metadata = self.p.overrides.get((name, version)) or self.p.source.metadata(name, version)
+        metadata = self.p.overrides.get((name, version)) or self.p.memo("metadata", (name, version), lambda: self.p.source.metadata(name, version))
         if metadata is None:
             return None, None
         return tuple(sorted({str(unmarked(r)) for r in applicable(metadata.requires_dist, self.interpreter.markers, sorted(extras),
@@ -203,7 +206,7 @@ class Walk:
         result: BuildSystem | None = None
         try:
             distribution = to_distribution(spec.name, spec.version, spec.source)
-            archive, identity = fetch_source(distribution, self.s.cache_dir, offline=self.s.offline)
+            archive, identity = self.p.memo("fetched", spec.id, lambda: fetch_source(distribution, self.s.cache_dir, offline=self.s.offline))
             if spec.source.kind == "git" and spec.source.git_commit != identity:
                 self.nodes[spec.id] = spec = replace(spec, source=replace(spec.source, git_commit=identity))
             key = self._source_key(spec)

@@ -60,6 +60,7 @@ class _View:
     published: Mapping[str, InputWheel] = field(default_factory=dict)
     discovered: Mapping[str, Discovered] = field(default_factory=dict)
     facts: Mapping[str, str] = field(default_factory=dict)  # node -> its wheel's provenance facts (JSON)
+    obsolete: frozenset[str] = frozenset()  # tasks a re-plan dropped before they started: they run as no-ops
 
 
 class Executor:
@@ -142,17 +143,19 @@ class Executor:
     def _settle(self, task: Task, value: object) -> list[Task]:
         view = self._view
         facts: list[Discovery | BuiltFacts] = []
+        if value is None:  # an obsolete task ran as a no-op
+            return []
         if isinstance(value, Discovered):
             node = task.id.removeprefix(DISCOVER)
             spec = view.graph.nodes[node]
             assert spec.source_key is not None
             facts.append(Discovery(node, spec.source_key, value.prepared.build_system, value.discover_key, value.backend_requires, value.metadata))
-            self._view = _View(view.graph, view.published, {**view.discovered, node: value}, view.facts)
+            self._view = _View(view.graph, view.published, {**view.discovered, node: value}, view.facts, view.obsolete)
         else:
             assert isinstance(value, Built)
             spec = view.graph.nodes[task.id]
             self._view = _View(view.graph, {**view.published, task.id: InputWheel(value.wheel, value.sha256)}, view.discovered,
-                               {**view.facts, task.id: value.facts_json})
+                               {**view.facts, task.id: value.facts_json}, view.obsolete)
             finished = time.monotonic() - self._t0
             self._outcomes[task.id] = Outcome(task.id, value.status, value.wheel.name, value.sha256, round(value.seconds, 3),
                                               round(max(0.0, finished - value.seconds), 3), round(finished, 3), value.facts_json)
@@ -164,14 +167,19 @@ class Executor:
         with self._lock:
             started_nodes = set(self._started)
         graph = self.planner.expand(self._view.graph, facts, started_nodes, {n: w.sha256 for n, w in self._view.published.items()})
-        self._view = _View(graph, self._view.published, self._view.discovered, self._view.facts)
         wanted = self._tasks_for(graph)
-        changed = [t for tid, t in wanted.items() if self._tasks.get(tid) != t and tid not in self._done_ids()]
+        done = self._done_ids()
+        dropped = {tid for tid in self._tasks if tid not in wanted and tid not in done}  # the new plan has no such node
+        self._view = _View(graph, self._view.published, self._view.discovered, self._view.facts, self._view.obsolete | dropped)
+        changed = [t for tid, t in wanted.items() if self._tasks.get(tid) != t and tid not in done]
+        changed += [Task(tid) for tid in sorted(dropped) if self._tasks[tid].needs]
         self._tasks.update({t.id: t for t in changed})
+        for tid in dropped:
+            del self._tasks[tid]
         return changed
 
     def _done_ids(self) -> set[str]:
-        return set(self._outcomes) | {DISCOVER + n for n in self._view.discovered}
+        return set(self._outcomes) | {DISCOVER + n for n in self._view.discovered} | set(self._view.obsolete)
 
     def _agrees(self, spec: NodeSpec, requires_dist: Iterable[str]) -> bool:
         """Whether the built wheel declares what the plan expected of it (else the planner re-plans)."""
@@ -185,6 +193,8 @@ class Executor:
 
     def _work(self, task: Task) -> object:
         view = self._view
+        if task.id in view.obsolete:
+            return None
         node = task.id.removeprefix(DISCOVER)
         spec = view.graph.nodes[node]
         with self._lock:
