@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -141,6 +142,34 @@ def test_never_more_jobs_at_once_than_slots() -> None:
     result = run_tasks(tasks, fake(log, {t.id: meet for t in tasks}), slots=3, runner=ThreadRunner(12))
     assert result.ok and len(result.done) == 12
     assert log.peak == 3
+
+
+def test_a_task_of_no_slots_starts_beside_builds_that_fill_every_slot() -> None:
+    """I/O work (fetch, unpack) takes no build slot: it must not wait for a build to finish."""
+    io_ran = threading.Event()
+
+    def build() -> None:  # holds the only slot until the I/O task has run
+        assert io_ran.wait(TIMEOUT)
+
+    log = Log()
+    tasks = [task("a-build"), Task("b-io", slots=0)]
+    runner = ThreadRunner(4)
+    try:
+        result = run_tasks(tasks, fake(log, {"a-build": build, "b-io": io_ran.set}), slots=1, runner=runner)
+    finally:
+        runner.shutdown()
+    assert result.ok and set(result.done) == {"a-build", "b-io"}
+
+
+def test_tasks_of_no_slots_have_a_budget_of_their_own() -> None:
+    log = Log()
+    tasks = [Task(f"io{i}", slots=0) for i in range(6)]
+    runner = ThreadRunner(8)  # more workers than the budget: the budget must be what keeps the count down
+    try:
+        result = run_tasks(tasks, fake(log, {t.id: (lambda: time.sleep(0.01)) for t in tasks}), slots=1, io_slots=2, runner=runner)
+    finally:
+        runner.shutdown()
+    assert result.ok and log.peak == 2
 
 
 def test_a_task_wider_than_the_run_still_runs_alone() -> None:
@@ -414,8 +443,8 @@ def test_find_cycle_walks_a_long_chain_without_recursing() -> None:
 
 
 def test_bad_arguments_are_refused() -> None:
-    with pytest.raises(ValueError, match="at least one slot"):
-        Task("a", slots=0)
+    with pytest.raises(ValueError, match="cannot occupy -1 slots"):
+        Task("a", slots=-1)
     with pytest.raises(ValueError, match="'a'"):
         run_tasks([task("a"), task("a")], fake(Log()), slots=1, runner=InlineRunner())
     with pytest.raises(ValueError, match="slots"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,7 +33,8 @@ from wheelwright.plan.requirements import applicable, renamed, unmarked
 from wheelwright.plan.walk import Walk
 from wheelwright.plan.resolve import Plan, plan_install_tree
 from wheelwright.recipes.book import RecipeBook
-from wheelwright.remote.index import PackageIndex
+from wheelwright.remote.index import PackageIndex, SourceDistribution
+from wheelwright.remote.sources import fetch_source
 from wheelwright.remote.sources import UnpackLimits
 from wheelwright.run.cache import RecordStore
 
@@ -95,6 +97,7 @@ class Planner:
         self._runtime: dict[str, Plan] = {}
         self._dirty = False
         self._memo: dict[str, dict[Hashable, Any]] = {}
+        self._fetcher: ThreadPoolExecutor | None = None
         self.published: dict[str, str] = {}  # node -> wheel sha256 the executor published or took in this run
         self._learnt: dict[tuple[str, Version], tuple[str, ...]] = {}  # Requires-Dist as a backend wrote it
 
@@ -105,6 +108,11 @@ class Planner:
         if key not in store:
             store[key] = compute()
         return store[key]  # type: ignore[no-any-return]
+
+    def fetch(self, node: str, distribution: SourceDistribution) -> Future[tuple[Path, str]]:
+        """A node's verified source archive, downloading in the background from the moment the node is planned."""
+        fetcher = self._fetcher = self._fetcher or ThreadPoolExecutor(max_workers=8, thread_name_prefix="fetch")
+        return self.memo("fetched", node, lambda: fetcher.submit(fetch_source, distribution, self.s.cache_dir, offline=self.s.offline))
 
     # ----- public --------------------------------------------------------------------------------
 

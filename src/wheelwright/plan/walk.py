@@ -4,9 +4,7 @@ to the planner, and only the planner calls it."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +22,6 @@ from wheelwright.plan.keys import discover_key, source_key, wheel_key
 from wheelwright.plan.requirements import applicable, renamed, unmarked
 from wheelwright.plan.sourcerefs import declared_source, prebuilt_wheel, to_distribution
 from wheelwright.recipes.patches import find_patches
-from wheelwright.remote.sources import fetch_source
 
 if TYPE_CHECKING:
     from wheelwright.plan.planner import Planner
@@ -61,7 +58,6 @@ class Walk:
                 self.edges.add(Edge(self.node_id(parent, self.runtime.packages[NormalizedName(parent)].version), child_id, "install", requirement))
         while True:
             pending = sorted(n for n in self.nodes if n not in self._expanded)
-            self._prefetch(pending)
             for node in pending:
                 self._expanded.add(node)
                 self._expand(node)
@@ -70,20 +66,6 @@ class Walk:
             grew = self._discover_recorded() | self._keys()
             if not grew and not [n for n in self.nodes if n not in self._expanded]:
                 break
-
-    def _prefetch(self, nodes: Sequence[str]) -> None:
-        """Download the sources the next expansion reads, side by side (verified and cached; errors are
-        reported by the read that follows, in order)."""
-        wanted = [self.nodes[n] for n in nodes if self.nodes[n].buildable and n not in self._build_systems and self.nodes[n].source.url]
-        if len(wanted) < 2 or self.s.offline:
-            return
-
-        def fetch(spec: NodeSpec) -> None:
-            with contextlib.suppress(SourceError, ResolutionError, OSError):
-                fetch_source(to_distribution(spec.name, spec.version, spec.source), self.s.cache_dir, offline=self.s.offline)
-
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="prefetch") as pool:
-            list(pool.map(fetch, wanted))
 
     # ----- nodes ---------------------------------------------------------------------------------
 
@@ -101,6 +83,8 @@ class Walk:
             requires=tuple(requires) if requires is not None else None, metadata_origin=origin,
             former_names=tuple(self.p.renames.former_names(name)),
         )
+        if source.url and source.kind != "prebuilt":  # downloads start now, side by side; the walk reads them when it gets there
+            self.p.fetch(node, to_distribution(name, str(version), source))
         return node
 
     def _source(self, name: str, version: Version) -> SourceRef:
@@ -206,7 +190,7 @@ class Walk:
         result: BuildSystem | None = None
         try:
             distribution = to_distribution(spec.name, spec.version, spec.source)
-            archive, identity = self.p.memo("fetched", spec.id, lambda: fetch_source(distribution, self.s.cache_dir, offline=self.s.offline))
+            archive, identity = self.p.fetch(spec.id, distribution).result()
             if spec.source.kind == "git" and spec.source.git_commit != identity:
                 self.nodes[spec.id] = spec = replace(spec, source=replace(spec.source, git_commit=identity))
             key = self._source_key(spec)

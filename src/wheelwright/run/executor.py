@@ -13,7 +13,7 @@ import threading
 import time
 import traceback
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 from wheelwright.errors import BuildError, CycleError, WheelwrightError
@@ -23,9 +23,10 @@ from wheelwright.plan.requirements import applicable, unmarked
 from wheelwright.run.events import NodeFailed, NodeFinished, NodeSkipped, NodeStarted, Note, Reporter
 from wheelwright.run.scheduler import Task, run_tasks
 from wheelwright.run.takes import WheelSource, prebuilt, take
-from wheelwright.run.worker import Built, Discovered, InputWheel, Runtime, Stages
+from wheelwright.run.worker import Built, Discovered, InputWheel, Prepared, Runtime, Stages
 
 DISCOVER = "discover:"
+PREPARE = "prepare:"
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class _View:
     discovered: Mapping[str, Discovered] = field(default_factory=dict)
     facts: Mapping[str, str] = field(default_factory=dict)  # node -> its wheel's provenance facts (JSON)
     obsolete: frozenset[str] = frozenset()  # tasks a re-plan dropped before they started: they run as no-ops
+    prepared: Mapping[str, Prepared] = field(default_factory=dict)  # sources unpacked ahead of their builds
 
 
 class Executor:
@@ -75,6 +77,7 @@ class Executor:
         self.wheels = wheels
         self.forced = forced  # rebuilt even when the cache holds their wheel (--only: the recipe being iterated on)
         self._planned: frozenset[str] = frozenset()  # the nodes of the graph the run began with
+        self._decided: dict[str, bool] = {}  # node -> whether its source is unpacked ahead of its build
         self._started: set[str] = set()  # the one thing workers write: which nodes began (a re-plan may not move them)
         self._lock = threading.Lock()
         self._t0 = time.monotonic()
@@ -87,7 +90,7 @@ class Executor:
         self._fatal: WheelwrightError | None = None
         self._tasks = self._tasks_for(graph)
         cancel = threading.Event()
-        result = run_tasks(self._tasks.values(), self._work, slots=self.jobs, keep_going=self.keep_going,
+        result = run_tasks(self._tasks.values(), self._work, slots=self.jobs, keep_going=self.keep_going, io_slots=2,
                            on_done=lambda task, value: self._on_done(task, value, cancel), cancel=cancel)
         if self._fatal is not None:
             raise self._fatal
@@ -95,14 +98,14 @@ class Executor:
         for failure in result.failed:
             error = failure.error
             log = error.log_path if isinstance(error, BuildError) else None
-            failures.append(NodeFailed(failure.id.removeprefix(DISCOVER), str(error), log))
+            failures.append(NodeFailed(_node_of(failure.id), str(error), log))
             self.reporter.report(failures[-1])
         for node, because in sorted(result.skipped.items()):
-            self.reporter.report(NodeSkipped(node.removeprefix(DISCOVER), because.removeprefix(DISCOVER)))
+            self.reporter.report(NodeSkipped(_node_of(node), _node_of(because)))
         if result.stuck and not failures:
             raise self._stuck(result.stuck)
         return Execution(self._view.graph, tuple(self._outcomes.values()), tuple(failures),
-                         {k.removeprefix(DISCOVER): v.removeprefix(DISCOVER) for k, v in result.skipped.items()}, time.monotonic() - self._t0)
+                         {_node_of(k): _node_of(v) for k, v in result.skipped.items()}, time.monotonic() - self._t0)
 
     # ----- tasks from the graph ------------------------------------------------------------------
 
@@ -123,10 +126,16 @@ class Executor:
             needs = set(graph.build_closure(node))
             siblings = [s.id for s in graph.by_name(spec.name) if s.version == spec.version and s.python == first_python and s.id != node]
             needs |= set(siblings)  # a pure wheel is built once and shared by every interpreter
+            ahead: set[str] = set()
+            if node not in self._decided:  # decided once: a task's needs may not change under it once it runs
+                self._decided[node] = spec.wheel is None and self._builds(spec)  # not on record: unpack it now, beside the builds
+            if self._decided[node]:
+                tasks[PREPARE + node] = Task(PREPARE + node, slots=0)
+                ahead = {PREPARE + node}
             if spec.backend_requires is None or spec.build_system is None:
-                tasks[DISCOVER + node] = Task(DISCOVER + node, frozenset(graph.build_closure(node, ("build-system",))))
+                tasks[DISCOVER + node] = Task(DISCOVER + node, frozenset(graph.build_closure(node, ("build-system",))) | ahead)
                 needs.add(DISCOVER + node)
-            tasks[node] = Task(node, frozenset(needs))
+            tasks[node] = Task(node, frozenset(needs | ahead))
         return tasks
 
     def _builds(self, spec: NodeSpec) -> bool:
@@ -145,17 +154,20 @@ class Executor:
         facts: list[Discovery | BuiltFacts] = []
         if value is None:  # an obsolete task ran as a no-op
             return []
+        if isinstance(value, Prepared):
+            self._view = replace(view, prepared={**view.prepared, task.id.removeprefix(PREPARE): value})
+            return []
         if isinstance(value, Discovered):
             node = task.id.removeprefix(DISCOVER)
             spec = view.graph.nodes[node]
             assert spec.source_key is not None
             facts.append(Discovery(node, spec.source_key, value.prepared.build_system, value.discover_key, value.backend_requires, value.metadata))
-            self._view = _View(view.graph, view.published, {**view.discovered, node: value}, view.facts, view.obsolete)
+            self._view = replace(view, discovered={**view.discovered, node: value})
         else:
             assert isinstance(value, Built)
             spec = view.graph.nodes[task.id]
-            self._view = _View(view.graph, {**view.published, task.id: InputWheel(value.wheel, value.sha256)}, view.discovered,
-                               {**view.facts, task.id: value.facts_json}, view.obsolete)
+            self._view = replace(view, published={**view.published, task.id: InputWheel(value.wheel, value.sha256)},
+                                 facts={**view.facts, task.id: value.facts_json})
             finished = time.monotonic() - self._t0
             self._outcomes[task.id] = Outcome(task.id, value.status, value.wheel.name, value.sha256, round(value.seconds, 3),
                                               round(max(0.0, finished - value.seconds), 3), round(finished, 3), value.facts_json)
@@ -170,7 +182,7 @@ class Executor:
         wanted = self._tasks_for(graph)
         done = self._done_ids()
         dropped = {tid for tid in self._tasks if tid not in wanted and tid not in done}  # the new plan has no such node
-        self._view = _View(graph, self._view.published, self._view.discovered, self._view.facts, self._view.obsolete | dropped)
+        self._view = replace(self._view, graph=graph, obsolete=self._view.obsolete | dropped)
         changed = [t for tid, t in wanted.items() if self._tasks.get(tid) != t and tid not in done]
         changed += [Task(tid) for tid in sorted(dropped) if self._tasks[tid].needs]
         self._tasks.update({t.id: t for t in changed})
@@ -179,7 +191,8 @@ class Executor:
         return changed
 
     def _done_ids(self) -> set[str]:
-        return set(self._outcomes) | {DISCOVER + n for n in self._view.discovered} | set(self._view.obsolete)
+        return (set(self._outcomes) | {DISCOVER + n for n in self._view.discovered} | {PREPARE + n for n in self._view.prepared}
+                | set(self._view.obsolete))
 
     def _agrees(self, spec: NodeSpec, requires_dist: Iterable[str]) -> bool:
         """Whether the built wheel declares what the plan expected of it (else the planner re-plans)."""
@@ -195,14 +208,17 @@ class Executor:
         view = self._view
         if task.id in view.obsolete:
             return None
-        node = task.id.removeprefix(DISCOVER)
+        node = task.id.removeprefix(DISCOVER).removeprefix(PREPARE)
         spec = view.graph.nodes[node]
-        with self._lock:
-            self._started.add(node)
         try:
+            if task.id.startswith(PREPARE):
+                self.reporter.report(NodeStarted(node, "prepare"))
+                return self.stages.prepare_ahead(spec)
+            with self._lock:
+                self._started.add(node)
             if task.id.startswith(DISCOVER):
                 self.reporter.report(NodeStarted(node, "discover"))
-                return self.stages.discover(spec, self._inputs(view, node, ("build-system",)))
+                return self.stages.discover(spec, self._inputs(view, node, ("build-system",)), view.prepared.get(node))
             if not spec.buildable and spec.source.kind == "prebuilt":
                 return prebuilt(self.stages, spec, self._runtime(view, spec))
             if not self._builds(spec):
@@ -222,7 +238,8 @@ class Executor:
                 raise BuildError(f"{node}: its build requirements never reached the plan; plan again (this is a bug)")
             self.reporter.report(NodeStarted(node, "build"))
             return self.stages.build(spec, self._inputs(view, node, ("build-system",)), self._inputs(view, node, ("build-system", "build-backend")),
-                                     lambda requires: self._resolve_runtime(view, spec, requires), view.discovered.get(node), forced=node in self.forced)
+                                     lambda requires: self._resolve_runtime(view, spec, requires), view.discovered.get(node), forced=node in self.forced,
+                                     prepared=view.prepared.get(node))
         except WheelwrightError:
             raise
         except Exception as exc:  # a bug or an unexpected OS error still ends as a named failure, its traceback logged
@@ -271,7 +288,7 @@ class Executor:
         return None
 
     def _stuck(self, stuck: Mapping[str, frozenset[str]]) -> CycleError:
-        waits = {k.removeprefix(DISCOVER): {n.removeprefix(DISCOVER) for n in v} for k, v in stuck.items()}
+        waits = {_node_of(k): {_node_of(n) for n in v} for k, v in stuck.items()}
         cycle = find_cycle(waits)
         graph = self._view.graph
         if cycle:
@@ -283,6 +300,5 @@ class Executor:
         return CycleError(f"build is stuck: {', '.join(sorted(waits))} wait for requirements that never became ready")
 
 
-
-
-
+def _node_of(task_id: str) -> str:
+    return task_id.removeprefix(DISCOVER).removeprefix(PREPARE)

@@ -24,12 +24,12 @@ class Task:
 
     id: str
     needs: frozenset[str] = frozenset()  # ids that must finish successfully before this one starts
-    slots: int = 1  # build slots it occupies (a task wanting more than the total runs alone)
+    slots: int = 1  # build slots it occupies (a task wanting more than the total runs alone; 0: I/O work beside the builds)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "needs", frozenset(self.needs))  # a set or list would make Task unhashable
-        if self.slots < 1:
-            raise ValueError(f"task {self.id!r} must occupy at least one slot, not {self.slots}")
+        if self.slots < 0:
+            raise ValueError(f"task {self.id!r} cannot occupy {self.slots} slots")
 
 
 class JobRunner(Protocol):
@@ -117,7 +117,7 @@ class _Run(Generic[R]):
     """One run's state. Only the calling thread touches it, so nothing here needs a lock."""
 
     def __init__(self, tasks: Iterable[Task], work: Callable[[Task], R], slots: int, keep_going: bool,
-                 on_done: Callable[[Task, R], Iterable[Task]] | None, cancel: threading.Event) -> None:
+                 on_done: Callable[[Task, R], Iterable[Task]] | None, cancel: threading.Event, io_slots: int = 4) -> None:
         self.pending: dict[str, Task] = {}
         for task in tasks:
             if task.id in self.pending:
@@ -125,6 +125,7 @@ class _Run(Generic[R]):
             self.pending[task.id] = task
         self.work, self.slots, self.keep_going, self.on_done, self.cancel = work, slots, keep_going, on_done, cancel
         self.free = slots
+        self.io_free = io_slots  # tasks of no build slot (I/O) have a budget of their own, so they never crowd out builds
         self.halted = False  # fail-fast or cancellation: start nothing new
         self.started: set[str] = set()
         self.running: dict[Future[R], Task] = {}
@@ -150,18 +151,19 @@ class _Run(Generic[R]):
             if self.halted or self.cancel.is_set():
                 self.halted = True
                 return
-            if self.free == 0:
-                return
             task = self.pending[task_id]
-            if self.width(task) <= self.free and all(need in self.done for need in task.needs):
+            fits = self.io_free > 0 if task.slots == 0 else self.width(task) <= self.free
+            if fits and all(need in self.done for need in task.needs):
                 del self.pending[task_id]
                 self.started.add(task_id)
                 self.free -= self.width(task)
+                self.io_free -= task.slots == 0
                 self.running[runner.submit(functools.partial(self.work, task))] = task
 
     def settle(self, future: Future[R]) -> None:
         task = self.running.pop(future)
         self.free += self.width(task)
+        self.io_free += task.slots == 0
         if future.cancelled():  # only if the runner's owner cancelled it behind our back
             self.cancelled.append(task.id)
         elif (error := future.exception()) is None:
@@ -219,8 +221,10 @@ def run_tasks(
     on_done: Callable[[Task, R], Iterable[Task]] | None = None,
     runner: JobRunner | None = None,
     cancel: threading.Event | None = None,
+    io_slots: int = 4,
 ) -> SchedulerResult[R]:
-    """Run ``work`` on every task, each as soon as its needs are done and it fits in ``slots``.
+    """Run ``work`` on every task, each as soon as its needs are done and it fits in ``slots``
+    (a task of no slots, I/O work, fits in ``io_slots`` instead).
 
     ``on_done`` runs in this thread after each success and may add tasks or replace ones not yet started.
     A runner passed in belongs to the caller and is not shut down; the default one is.
@@ -228,8 +232,8 @@ def run_tasks(
     if slots < 1:
         raise ValueError(f"slots must be at least 1, not {slots}")
     stop = cancel if cancel is not None else threading.Event()
-    run = _Run(tasks, work, slots, keep_going, on_done, stop)
-    pool = runner if runner is not None else ThreadRunner(slots)
+    run = _Run(tasks, work, slots, keep_going, on_done, stop, io_slots)
+    pool = runner if runner is not None else ThreadRunner(slots + io_slots)
     try:
         run.loop(pool)
     except KeyboardInterrupt:

@@ -187,9 +187,14 @@ class Stages:
 
     # ----- discover: what the backend needs beyond [build-system] --------------------------------
 
-    def discover(self, spec: NodeSpec, first: Sequence[InputWheel]) -> Discovered:
+    def prepare_ahead(self, spec: NodeSpec) -> Prepared:
+        """The prepare stage as a task of its own: it needs no build slot, so sources unpack while others build."""
         with self.log(spec, fresh=True) as log:
-            prepared = self.prepare(spec, log)
+            return self.prepare(spec, log)
+
+    def discover(self, spec: NodeSpec, first: Sequence[InputWheel], prepared: Prepared | None = None) -> Discovered:
+        with self.log(spec, fresh=prepared is None) as log:
+            prepared = prepared or self.prepare(spec, log)
             key = discover_key(_required(spec.source_key, spec), [w.sha256 for w in first])
             env = self._environment(spec, prepared, first, log)
             backend = self._backend(spec, prepared, env, log)
@@ -206,7 +211,7 @@ class Stages:
     # ----- build: backend, repair, recipe requirements, verify, SBOM, publish ---------------------
 
     def build(self, spec: NodeSpec, first: Sequence[InputWheel], every: Sequence[InputWheel], runtime: Callable[[Sequence[str]], list[Runtime]],
-              discovered: Discovered | None, forced: bool = False) -> Built:
+              discovered: Discovered | None, forced: bool = False, prepared: Prepared | None = None) -> Built:
         """``runtime`` resolves a wheel's Requires-Dist the way the graph does, for its SBOM (and to tell a stale cached SBOM)."""
         import time
 
@@ -220,8 +225,8 @@ class Stages:
                 self._ensure_sbom(wheel.name, record)
                 return Built(spec.id, wheel, record["sha256"], "cached", time.monotonic() - started, tuple(record["requires_dist"]),
                              tuple(record.get("backend_requires_dist", record["requires_dist"])), record["facts"])
-        with self.log(spec, fresh=discovered is None) as log:
-            prepared = discovered.prepared if discovered else self.prepare(spec, log)
+        with self.log(spec, fresh=discovered is None and prepared is None) as log:
+            prepared = discovered.prepared if discovered else (prepared or self.prepare(spec, log))
             env = self._environment(spec, prepared, first, log, reuse=discovered.env_dir if discovered else None)
             env.install([w.path for w in every if w not in first], log)
             backend = self._backend(spec, prepared, env, log)
