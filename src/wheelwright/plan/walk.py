@@ -83,8 +83,8 @@ class Walk:
             requires=tuple(requires) if requires is not None else None, metadata_origin=origin,
             former_names=tuple(self.p.renames.former_names(name)),
         )
-        if source.url and source.kind != "prebuilt":  # downloads start now, side by side; the walk reads them when it gets there
-            self.p.fetch(node, to_distribution(name, str(version), source))
+        if source.url and source.kind != "prebuilt" and self._recorded(self.nodes[node]) is None:
+            self.p.fetch(node, to_distribution(name, str(version), source))  # downloads start now, side by side; the walk reads them later
         return node
 
     def _source(self, name: str, version: Version) -> SourceRef:
@@ -187,6 +187,11 @@ class Walk:
         """Recorded by source key when known; else read from the archive, which is fetched (verified) now."""
         if spec.id in self._build_systems:
             return self._build_systems[spec.id]
+        recorded = self._recorded(spec)
+        if recorded is not None:  # the source's identity is known and so is its [build-system]: nothing to fetch
+            self.nodes[spec.id] = replace(spec, source_key=recorded[0])
+            self._build_systems[spec.id] = recorded[1]
+            return recorded[1]
         result: BuildSystem | None = None
         try:
             distribution = to_distribution(spec.name, spec.version, spec.source)
@@ -208,6 +213,13 @@ class Walk:
             self.notes.append(f"{spec.id}: source not read: {exc}")
         self._build_systems[spec.id] = result
         return result
+
+    def _recorded(self, spec: NodeSpec) -> tuple[str, BuildSystem] | None:
+        if spec.source.kind == "git" and not spec.source.git_commit:
+            return None  # an unpinned tag is known only once fetched
+        key = self._source_key(spec)
+        record = self.p.records.get("source", key)
+        return (key, BuildSystem.from_json(record)) if record is not None else None
 
     def _source_key(self, spec: NodeSpec) -> str:
         identity = spec.source.sha256 or (f"git:{spec.source.url}@{spec.source.git_ref}:{spec.source.git_commit or 'unpinned'}"
