@@ -253,4 +253,4 @@ def test_unpublished_metadata_is_asked_of_the_backend_before_the_build(workspace
     assert set(workspace.statuses()) == {"app==1.0", "lib==1.0"}
     plan = json.loads((workspace.output / "plan.json").read_text())
     app = next(n for n in plan["nodes"] if n["name"] == "app")  # the plan says where it learnt what nobody publishes
-    assert app["metadata_origin"] == "prepare_metadata_for_build_wheel" and app["requires"] == ["lib>=1"]
+    assert app["metadata_origin"] == "prepare_metadata_for_build_wheel" and app["requires"] == ["lib>=1"] and app["runtime"]

@@ -473,3 +473,15 @@ def test_a_runner_passed_in_is_left_running_for_its_owner() -> None:
     finally:
         runner.shutdown()
     assert dict(first.done) == built("a") and dict(second.done) == built("b")
+
+
+def test_the_started_set_it_is_given_says_what_on_done_may_still_replace() -> None:
+    started: set[str] = set()
+    seen: list[set[str]] = []
+
+    def grow(task: Task, result: object) -> list[Task]:
+        seen.append(set(started))
+        return []
+
+    result = run_tasks([task("a"), task("b", "a")], fake(Log()), slots=1, on_done=grow, runner=InlineRunner(), started=started)
+    assert result.ok and seen == [{"a"}, {"a", "b"}] and started == {"a", "b"}

@@ -60,6 +60,7 @@ class NodeSpec:
     wheel: str | None = None  # file name, when the cache already holds it
     wheel_sha256: str | None = None
     toplevel: bool = False
+    runtime: bool = False  # part of the install tree that was asked for (else only a build tool's closure)
     former_names: tuple[str, ...] = ()
 
     @property

@@ -69,15 +69,17 @@ class Discovery:
     build_system: BuildSystem
     discover_key: str
     backend_requires: tuple[str, ...]
-    metadata: tuple[str, ...] | None = None  # prepare_metadata_for_build_wheel's Requires-Dist, when the plan lacked it
 
 
 @dataclass(frozen=True)
 class BuiltFacts:
-    """A built wheel's own Requires-Dist (as the backend wrote it), for the planner to check the plan against."""
+    """A wheel's own Requires-Dist (as the backend wrote it, built or asked with prepare_metadata_for_build_wheel),
+    for the planner to check the plan against. ``key``: the content key to record an answer that is not a wheel under."""
 
     node: str
     requires_dist: tuple[str, ...]
+    origin: str = ""
+    key: str | None = None
 
 
 class Planner:
@@ -119,7 +121,7 @@ class Planner:
     def plan(self) -> BuildGraph:
         """Walk every target interpreter; facts recorded mid-walk that change the runtime tree start it again."""
         multi = len(self.s.interpreters) > 1
-        for _ in range(8):
+        for _ in range(64):  # each pass learns from the record what the previous one could not know; bounded, never endless
             self._dirty = False
             nodes: dict[str, NodeSpec] = {}
             edges: set[Edge] = set()
@@ -147,12 +149,11 @@ class Planner:
             spec = graph.nodes[fact.node]
             if isinstance(fact, Discovery):
                 self.records.put("source", fact.source_key, fact.build_system.to_json())
-                self.records.put("discover", fact.discover_key, {"requires": list(fact.backend_requires),
-                                                                 "metadata": list(fact.metadata) if fact.metadata is not None else None})
-                if fact.metadata is not None:
-                    notes += self._reconcile(spec, fact.metadata, "prepare_metadata_for_build_wheel")
+                self.records.put("discover", fact.discover_key, {"requires": list(fact.backend_requires)})
             else:
-                notes += self._reconcile(spec, fact.requires_dist, f"built {spec.wheel or spec.id}")
+                if fact.key is not None:
+                    self.records.put("metadata", fact.key, {"requires_dist": list(fact.requires_dist)})
+                notes += self._reconcile(spec, fact.requires_dist, fact.origin or f"built {spec.wheel or spec.id}")
         new = self.plan()
         moved = sorted(f"{graph.nodes[n].name} {graph.nodes[n].version} -> {', '.join(s.version for s in new.by_name(graph.nodes[n].name)) or 'gone'}"
                        for n in started if n in graph.nodes and n not in new.nodes)

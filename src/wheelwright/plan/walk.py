@@ -48,7 +48,7 @@ class Walk:
     def run(self) -> None:
         for name in sorted(self.runtime.packages):
             package = self.runtime.packages[name]
-            self._add(name, package.version, package.extras, package.requires if package.origin else None, package.origin)
+            self._add(name, package.version, package.extras, package.requires if package.origin else None, package.origin, runtime=True)
         for parent, child, requirement in self.runtime.edges:
             child_id = self.node_id(child, self.runtime.packages[NormalizedName(child)].version)
             if parent == ROOT:
@@ -69,7 +69,8 @@ class Walk:
 
     # ----- nodes ---------------------------------------------------------------------------------
 
-    def _add(self, name: str, version: Version, extras: Iterable[str], requires: Sequence[str] | None, origin: str | None) -> str:
+    def _add(self, name: str, version: Version, extras: Iterable[str], requires: Sequence[str] | None, origin: str | None,
+             runtime: bool = False) -> str:
         node = self.node_id(name, version)
         if node in self.nodes:
             return node
@@ -81,7 +82,7 @@ class Walk:
             id=node, name=name, version=str(version), python=self.interpreter.version, source=source,
             patches=tuple((p.path.name, p.sha256) for p in patches), recipe=decisions, extras=tuple(sorted(extras)),
             requires=tuple(requires) if requires is not None else None, metadata_origin=origin,
-            former_names=tuple(self.p.renames.former_names(name)),
+            former_names=tuple(self.p.renames.former_names(name)), runtime=runtime,
         )
         if source.url and source.kind != "prebuilt" and self._recorded(self.nodes[node]) is None:
             self.p.fetch(node, to_distribution(name, str(version), source))  # downloads start now, side by side; the walk reads them later
@@ -149,8 +150,10 @@ class Walk:
             raise ResolutionError(f"{exc} ({kind} requirement of {parent}: {str(req)!r})") from None
 
     def _tool_requires(self, name: str, version: Version, extras: Iterable[str]) -> tuple[tuple[str, ...] | None, str | None]:
-        """A build tool's runtime requirements and where they were read: its built wheel's, else as published, else unknown."""
-        metadata = self.p.overrides.get((name, version)) or self.p.memo("metadata", (name, version), lambda: self.p.source.metadata(name, version))
+        """A build tool's runtime requirements as its built wheel states them (recorded), else unknown until it is
+        built. Not read from the index: a cold plan would wait on a metadata request per build tool, and the
+        wheel we build has the last word anyway."""
+        metadata = self.p.overrides.get((name, version))
         if metadata is None:
             return None, None
         return tuple(sorted({str(unmarked(r)) for r in applicable(metadata.requires_dist, self.interpreter.markers, sorted(extras),
@@ -257,9 +260,6 @@ class Walk:
             record = self.p.records.get("discover", discover_key(spec.source_key, shas))
             if record is not None:
                 self.nodes[node] = replace(spec, backend_requires=tuple(record["requires"]))
-                if record.get("metadata") is not None:
-                    for text in self.p._reconcile(self.nodes[node], record["metadata"], "prepare_metadata_for_build_wheel"):
-                        self.p.note(f"re-planned: {text}")
                 self._expanded.discard(node)
                 grew = True
         return grew
@@ -281,6 +281,11 @@ class Walk:
             record = self.p.records.get("wheel", key)
             self.nodes[node] = spec = replace(spec, cache_key=key, wheel=Path(record["path"]).name if record else None,
                                               wheel_sha256=record["sha256"] if record else None)
+            learnt = self.p.records.get("metadata", key) if record is None and spec.requires is None else None
+            if learnt is not None:  # its backend's prepare_metadata_for_build_wheel answered in an earlier run
+                for text in self.p._reconcile(spec, learnt["requires_dist"], "prepare_metadata_for_build_wheel"):
+                    self.p.note(f"re-planned: {text}")
+                grew = True
             if record is not None and spec.requires is None and "backend_requires_dist" in record:
                 self.p._reconcile(spec, record["backend_requires_dist"], f"built {spec.wheel}")
                 if not self._in_runtime(spec):

@@ -23,10 +23,11 @@ from wheelwright.plan.requirements import applicable, unmarked
 from wheelwright.run.events import NodeFailed, NodeFinished, NodeSkipped, NodeStarted, Note, Reporter
 from wheelwright.run.scheduler import Task, run_tasks
 from wheelwright.run.takes import WheelSource, prebuilt, take
-from wheelwright.run.worker import Built, Discovered, InputWheel, Prepared, Runtime, Stages
+from wheelwright.run.worker import Built, Discovered, InputWheel, Learnt, Prepared, Runtime, Stages
 
 DISCOVER = "discover:"
 PREPARE = "prepare:"
+METADATA = "metadata:"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class _View:
     facts: Mapping[str, str] = field(default_factory=dict)  # node -> its wheel's provenance facts (JSON)
     obsolete: frozenset[str] = frozenset()  # tasks a re-plan dropped before they started: they run as no-ops
     prepared: Mapping[str, Prepared] = field(default_factory=dict)  # sources unpacked ahead of their builds
+    learnt: frozenset[str] = frozenset()  # nodes whose backend answered prepare_metadata_for_build_wheel
 
 
 class Executor:
@@ -78,8 +80,6 @@ class Executor:
         self.forced = forced  # rebuilt even when the cache holds their wheel (--only: the recipe being iterated on)
         self._planned: frozenset[str] = frozenset()  # the nodes of the graph the run began with
         self._decided: dict[str, bool] = {}  # node -> whether its source is unpacked ahead of its build
-        self._started: set[str] = set()  # the one thing workers write: which nodes began (a re-plan may not move them)
-        self._lock = threading.Lock()
         self._t0 = time.monotonic()
 
     def run(self, graph: BuildGraph) -> Execution:
@@ -90,8 +90,9 @@ class Executor:
         self._fatal: WheelwrightError | None = None
         self._tasks = self._tasks_for(graph)
         cancel = threading.Event()
+        self._submitted: set[str] = set()  # kept by the scheduler: tasks that started can no longer be replaced
         result = run_tasks(self._tasks.values(), self._work, slots=self.jobs, keep_going=self.keep_going, io_slots=2,
-                           on_done=lambda task, value: self._on_done(task, value, cancel), cancel=cancel)
+                           on_done=lambda task, value: self._on_done(task, value, cancel), cancel=cancel, started=self._submitted)
         if self._fatal is not None:
             raise self._fatal
         failures: list[NodeFailed] = []
@@ -135,6 +136,9 @@ class Executor:
             if spec.backend_requires is None or spec.build_system is None:
                 tasks[DISCOVER + node] = Task(DISCOVER + node, frozenset(graph.build_closure(node, ("build-system",))) | ahead)
                 needs.add(DISCOVER + node)
+            if spec.runtime and spec.requires is None and self._builds(spec):  # the install tree must be known before it builds
+                tasks[METADATA + node] = Task(METADATA + node, frozenset(needs | ahead))
+                needs.add(METADATA + node)
             tasks[node] = Task(node, frozenset(needs | ahead))
         return tasks
 
@@ -155,13 +159,18 @@ class Executor:
         if value is None:  # an obsolete task ran as a no-op
             return []
         if isinstance(value, Prepared):
-            self._view = replace(view, prepared={**view.prepared, task.id.removeprefix(PREPARE): value})
+            self._view = replace(view, prepared={**view.prepared, _node_of(task.id): value})
             return []
-        if isinstance(value, Discovered):
+        if isinstance(value, Learnt):
+            node = _node_of(task.id)
+            self._view = replace(view, learnt=view.learnt | {node}, prepared={**view.prepared, node: value.prepared})
+            if value.requires_dist is not None:
+                facts.append(BuiltFacts(node, value.requires_dist, "prepare_metadata_for_build_wheel", value.key))
+        elif isinstance(value, Discovered):
             node = task.id.removeprefix(DISCOVER)
             spec = view.graph.nodes[node]
             assert spec.source_key is not None
-            facts.append(Discovery(node, spec.source_key, value.prepared.build_system, value.discover_key, value.backend_requires, value.metadata))
+            facts.append(Discovery(node, spec.source_key, value.prepared.build_system, value.discover_key, value.backend_requires))
             self._view = replace(view, discovered={**view.discovered, node: value})
         else:
             assert isinstance(value, Built)
@@ -176,14 +185,15 @@ class Executor:
                 facts.append(BuiltFacts(task.id, value.backend_requires_dist))
         if not facts or self.planner is None:
             return []
-        with self._lock:
-            started_nodes = set(self._started)
+        started_nodes = {_node_of(t) for t in self._submitted if not t.startswith(PREPARE)}  # a re-plan may not move these
         graph = self.planner.expand(self._view.graph, facts, started_nodes, {n: w.sha256 for n, w in self._view.published.items()})
         wanted = self._tasks_for(graph)
         done = self._done_ids()
-        dropped = {tid for tid in self._tasks if tid not in wanted and tid not in done}  # the new plan has no such node
+        dropped = {tid for tid in self._tasks if tid not in wanted and tid not in done and tid not in self._submitted}  # the new plan has no such node
         self._view = replace(self._view, graph=graph, obsolete=self._view.obsolete | dropped)
-        changed = [t for tid, t in wanted.items() if self._tasks.get(tid) != t and tid not in done]
+        # a task that already started keeps the inputs it started with: what changed for it was how much was on record
+        # (e.g. its own wheel, finished a moment ago), never what it builds, which the planner has just checked
+        changed = [t for tid, t in wanted.items() if self._tasks.get(tid) != t and tid not in done and tid not in self._submitted]
         changed += [Task(tid) for tid in sorted(dropped) if self._tasks[tid].needs]
         self._tasks.update({t.id: t for t in changed})
         for tid in dropped:
@@ -192,7 +202,7 @@ class Executor:
 
     def _done_ids(self) -> set[str]:
         return (set(self._outcomes) | {DISCOVER + n for n in self._view.discovered} | {PREPARE + n for n in self._view.prepared}
-                | set(self._view.obsolete))
+                | {METADATA + n for n in self._view.learnt} | set(self._view.obsolete))
 
     def _agrees(self, spec: NodeSpec, requires_dist: Iterable[str]) -> bool:
         """Whether the built wheel declares what the plan expected of it (else the planner re-plans)."""
@@ -208,17 +218,19 @@ class Executor:
         view = self._view
         if task.id in view.obsolete:
             return None
-        node = task.id.removeprefix(DISCOVER).removeprefix(PREPARE)
+        node = _node_of(task.id)
         spec = view.graph.nodes[node]
         try:
             if task.id.startswith(PREPARE):
                 self.reporter.report(NodeStarted(node, "prepare"))
                 return self.stages.prepare_ahead(spec)
-            with self._lock:
-                self._started.add(node)
             if task.id.startswith(DISCOVER):
                 self.reporter.report(NodeStarted(node, "discover"))
                 return self.stages.discover(spec, self._inputs(view, node, ("build-system",)), view.prepared.get(node))
+            if task.id.startswith(METADATA):
+                self.reporter.report(NodeStarted(node, "metadata"))
+                return self.stages.ask_metadata(spec, self._inputs(view, node, ("build-system",)), self._inputs(view, node, ("build-system", "build-backend")),
+                                                view.discovered.get(node), view.prepared.get(node))
             if not spec.buildable and spec.source.kind == "prebuilt":
                 return prebuilt(self.stages, spec, self._runtime(view, spec))
             if not self._builds(spec):
@@ -288,9 +300,10 @@ class Executor:
         return None
 
     def _stuck(self, stuck: Mapping[str, frozenset[str]]) -> CycleError:
-        waits = {_node_of(k): {_node_of(n) for n in v} for k, v in stuck.items()}
-        cycle = find_cycle(waits)
         graph = self._view.graph
+        waiting = {_node_of(k) for k in stuck}
+        waits = {n: graph.build_closure(n) & waiting for n in waiting if n in graph.nodes}  # in nodes, not in tasks
+        cycle = find_cycle(waits)
         if cycle:
             steps = [cycle[0]]
             for parent, child in zip(cycle, cycle[1:], strict=False):
@@ -301,4 +314,4 @@ class Executor:
 
 
 def _node_of(task_id: str) -> str:
-    return task_id.removeprefix(DISCOVER).removeprefix(PREPARE)
+    return task_id.removeprefix(DISCOVER).removeprefix(PREPARE).removeprefix(METADATA)

@@ -117,7 +117,8 @@ class _Run(Generic[R]):
     """One run's state. Only the calling thread touches it, so nothing here needs a lock."""
 
     def __init__(self, tasks: Iterable[Task], work: Callable[[Task], R], slots: int, keep_going: bool,
-                 on_done: Callable[[Task, R], Iterable[Task]] | None, cancel: threading.Event, io_slots: int = 4) -> None:
+                 on_done: Callable[[Task, R], Iterable[Task]] | None, cancel: threading.Event, io_slots: int = 4,
+                 started: set[str] | None = None) -> None:
         self.pending: dict[str, Task] = {}
         for task in tasks:
             if task.id in self.pending:
@@ -127,7 +128,7 @@ class _Run(Generic[R]):
         self.free = slots
         self.io_free = io_slots  # tasks of no build slot (I/O) have a budget of their own, so they never crowd out builds
         self.halted = False  # fail-fast or cancellation: start nothing new
-        self.started: set[str] = set()
+        self.started: set[str] = started if started is not None else set()
         self.running: dict[Future[R], Task] = {}
         self.done: dict[str, R] = {}
         self.failed: list[TaskFailure] = []
@@ -222,17 +223,20 @@ def run_tasks(
     runner: JobRunner | None = None,
     cancel: threading.Event | None = None,
     io_slots: int = 4,
+    started: set[str] | None = None,
 ) -> SchedulerResult[R]:
     """Run ``work`` on every task, each as soon as its needs are done and it fits in ``slots``
     (a task of no slots, I/O work, fits in ``io_slots`` instead).
 
     ``on_done`` runs in this thread after each success and may add tasks or replace ones not yet started.
-    A runner passed in belongs to the caller and is not shut down; the default one is.
+    A runner passed in belongs to the caller and is not shut down; the default one is. ``started``, when
+    given, is kept up to date (in this thread) with the ids of the tasks that have started, for ``on_done``
+    to tell which tasks it may still replace.
     """
     if slots < 1:
         raise ValueError(f"slots must be at least 1, not {slots}")
     stop = cancel if cancel is not None else threading.Event()
-    run = _Run(tasks, work, slots, keep_going, on_done, stop, io_slots)
+    run = _Run(tasks, work, slots, keep_going, on_done, stop, io_slots, started)
     pool = runner if runner is not None else ThreadRunner(slots + io_slots)
     try:
         run.loop(pool)

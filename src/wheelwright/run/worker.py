@@ -97,7 +97,16 @@ class Discovered:
     env_dir: Path
     discover_key: str
     backend_requires: tuple[str, ...]
-    metadata: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class Learnt:
+    """What prepare_metadata_for_build_wheel answered (None: the backend has no such hook), under the node's wheel key."""
+
+    requires_dist: tuple[str, ...] | None
+    key: str
+    prepared: Prepared
+    env_dir: Path
 
 
 @dataclass(frozen=True)
@@ -201,12 +210,21 @@ class Stages:
             config = spec.recipe.config()
             requires = tuple(backend.requires_for_wheel(config))
             log.write(f"# get_requires_for_build_wheel -> {list(requires)}\n")
-            metadata = None
-            if spec.requires is None:  # nobody publishes its dependencies: ask the backend before spending a build on it
-                answer = backend.prepare_metadata(self.s.work_dir / spec.id / "metadata", config)
-                metadata = tuple(answer) if answer is not None else None
-                log.write(f"# prepare_metadata_for_build_wheel -> {answer}\n")
-        return Discovered(prepared, self.s.work_dir / spec.id / "env", key, requires, metadata)
+        return Discovered(prepared, self.s.work_dir / spec.id / "env", key, requires)
+
+    def ask_metadata(self, spec: NodeSpec, first: Sequence[InputWheel], every: Sequence[InputWheel], discovered: Discovered | None,
+                     prepared: Prepared | None) -> Learnt:
+        """Nobody publishes its dependencies: ask its backend (prepare_metadata_for_build_wheel, in the full build
+        environment) before spending a build on it, so the planner can check the plan first."""
+        key = wheel_key(discovered.discover_key if discovered else discover_key(_required(spec.source_key, spec), [w.sha256 for w in first]),
+                        [w.sha256 for w in every])
+        with self.log(spec, fresh=discovered is None and prepared is None) as log:
+            prepared = discovered.prepared if discovered else (prepared or self.prepare(spec, log))
+            env = self._environment(spec, prepared, first, log, reuse=self.s.work_dir / spec.id / "env")  # made by an earlier step of this run, if any
+            env.install([w.path for w in every if w not in first], log)
+            answer = self._backend(spec, prepared, env, log).prepare_metadata(self.s.work_dir / spec.id / "metadata", spec.recipe.config())
+            log.write(f"# prepare_metadata_for_build_wheel -> {answer}\n")
+        return Learnt(tuple(answer) if answer is not None else None, key, prepared, self.s.work_dir / spec.id / "env")
 
     # ----- build: backend, repair, recipe requirements, verify, SBOM, publish ---------------------
 
@@ -227,7 +245,7 @@ class Stages:
                              tuple(record.get("backend_requires_dist", record["requires_dist"])), record["facts"])
         with self.log(spec, fresh=discovered is None and prepared is None) as log:
             prepared = discovered.prepared if discovered else (prepared or self.prepare(spec, log))
-            env = self._environment(spec, prepared, first, log, reuse=discovered.env_dir if discovered else None)
+            env = self._environment(spec, prepared, first, log, reuse=self.s.work_dir / spec.id / "env")  # made by an earlier step of this run, if any
             env.install([w.path for w in every if w not in first], log)
             backend = self._backend(spec, prepared, env, log)
             work = self.s.work_dir / spec.id
