@@ -201,9 +201,9 @@ class Planner:
         planned = self.runtime(interpreter).packages.get(NormalizedName(spec.name))
         self.overrides[key] = self.source.with_recipe(spec.name, key[1], PublishedMetadata(tuple(requires_dist), None, origin, "built")) \
             or PublishedMetadata(tuple(requires_dist), None, origin, "built")
-        self._dirty = True
         if planned is None or str(planned.version) != spec.version:
-            return []
+            return []  # a build tool: the walk takes its dependencies from the override as it goes
+        self._dirty = True  # the runtime tree is resolved again with it: the walk starts over
         actual = sorted({str(unmarked(r)) for r in applicable(self.overrides[key].requires_dist, interpreter.markers, sorted(planned.extras),
                                                                source=f"{spec.id} {origin}")})
         note = (f"{spec.id}: {origin} requires {actual} but the plan read {sorted(planned.requires)} from "

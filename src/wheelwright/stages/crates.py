@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from wheelwright.errors import OfflineMiss, SourceError
-from wheelwright.stages.sbom import CrateFacts
+from wheelwright.stages.sbomfacts import CrateFacts
 
 #: Directories whose Cargo.toml files are not the package's own build (fixtures, fuzzers, vendored copies).
 _SKIP = frozenset({"target", "vendor", ".cargo", "tests", "test", "examples", "benches", "fuzz", "docs", ".git"})
