@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -325,8 +326,6 @@ def _build(args: argparse.Namespace, project: Project, variants: dict[str, Varia
         toolchain_gate(graph, variant, sorted(only) if only is not None else None)
         for path in (output_dir / "simple", output_dir / "logs", output_dir / ".state"):
             path.mkdir(parents=True, exist_ok=True)
-        import shutil
-
         shutil.rmtree(output_dir / "work", ignore_errors=True)  # a failed run's leftovers, kept until now for debugging
         if plan_file is None and only is None:
             atomic_write_text(output_dir / "plan.json", graph.to_json() + "\n")

@@ -4,8 +4,11 @@ the build, and a slice of the plan builds anywhere from an index of the rest."""
 from __future__ import annotations
 
 import email.parser
+import functools
+import http.server
 import json
 import shutil
+import threading
 import zipfile
 
 import pytest
@@ -124,6 +127,18 @@ def test_a_slice_builds_its_nodes_and_takes_the_rest_verified(workspace, fake_py
     assert report["lib==1.0"]["status"] in ("built", "cached")
     assert {n: r["status"] for n, r in report.items() if n != "lib==1.0"} == {"tool==1.0": "index", "toolhelper==1.0": "index", "dyn==1.0": "index"}
     assert report["lib==1.0"]["sha256"] == json.loads((workspace.output / "report.json").read_text())["nodes"]["lib==1.0"]["sha256"]
+    # the same slice with the rest taken from a PEP 503 index over HTTP (the wheels verified by the page's sha256)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(workspace.output / "simple"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        run = workspace.build(capsys, "--plan", str(plan), "--nodes", "lib==1.0", "--from-index", f"http://127.0.0.1:{server.server_port}/",
+                              "--output-dir", str(tmp_path / "job-http"))
+    finally:
+        server.shutdown()
+    assert run.code == 0, run.err
+    over_http = json.loads((tmp_path / "job-http" / "report.json").read_text())["nodes"]
+    assert over_http["tool==1.0"]["status"] == "index" and over_http["lib==1.0"]["sha256"] == report["lib==1.0"]["sha256"]
     # a wheel that is not the one the plan names is refused
     tampered = tmp_path / "tampered"
     shutil.copytree(workspace.output / "simple", tampered)

@@ -10,8 +10,8 @@ plans again with it: the same function, never a second decision path.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,15 +27,16 @@ from wheelwright.config.variants import Variant
 from wheelwright.errors import ResolutionError
 from wheelwright.plan.buildsystem import BuildSystem
 from wheelwright.plan.candidates import choose_sdist
-from wheelwright.plan.graph import BuildGraph, Edge, NodeSpec
+from wheelwright.plan.graph import BuildGraph, Edge, NodeSpec, SourceRef
 from wheelwright.plan.published import PublishedMetadata, RecipeAwareSource
 from wheelwright.plan.requirements import applicable, renamed, unmarked
-from wheelwright.plan.walk import Walk
 from wheelwright.plan.resolve import Plan, plan_install_tree
+from wheelwright.plan.sourcerefs import declared_source, prebuilt_wheel
+from wheelwright.plan.walk import Walk, pick
 from wheelwright.recipes.book import RecipeBook
+from wheelwright.recipes.patches import Patch, find_patches
 from wheelwright.remote.index import PackageIndex, SourceDistribution
-from wheelwright.remote.sources import fetch_source
-from wheelwright.remote.sources import UnpackLimits
+from wheelwright.remote.sources import UnpackLimits, fetch_source
 from wheelwright.run.cache import RecordStore
 
 
@@ -116,6 +117,26 @@ class Planner:
         fetcher = self._fetcher = self._fetcher or ThreadPoolExecutor(max_workers=8, thread_name_prefix="fetch")
         return self.memo("fetched", node, lambda: fetcher.submit(fetch_source, distribution, self.s.cache_dir, offline=self.s.offline))
 
+    def source_for(self, req: Requirement, interpreter: Interpreter) -> tuple[Version, SourceRef]:
+        """Where the newest release ``req`` and the constraints allow comes from: a prebuilt vendor wheel, the
+        recipe's git tag or tarball, or the PyPI sdist. Decided here only, and once per run."""
+        def choose() -> tuple[Version, SourceRef]:
+            if req.name in self.s.variant.prebuilt:
+                return prebuilt_wheel(req, self.s.constraints, self.prebuilt_index, interpreter, self.s.variant.label)
+            declared = self.book.get(req.name).recipe.source
+            if declared is not None:
+                return declared_source(req, declared, self.s.constraints)
+            sdist = choose_sdist(req, self.s.constraints, self.index, interpreter.version)
+            return sdist.version, SourceRef(kind="sdist", url=sdist.url, filename=sdist.filename, sha256=sdist.sha256,
+                                            requires_python=sdist.requires_python)
+
+        return self.memo("source", (str(req), interpreter.version), choose)
+
+    def patches(self, name: str, version: Version) -> tuple[Patch, ...]:
+        """The node's patch files (read and hashed once per run; the build checks they did not change since)."""
+        return self.memo("patches", (name, version), lambda: find_patches(self.s.project.patches_dir, name, version, self.s.variant.name,
+                                                                          self.s.variant_names))
+
     # ----- public --------------------------------------------------------------------------------
 
     def plan(self) -> BuildGraph:
@@ -135,8 +156,7 @@ class Planner:
             if not self._dirty:
                 break
         return BuildGraph(variant=self.s.variant.label, pythons=tuple(i.version for i in self.s.interpreters),
-                          requested=tuple(str(r) for r in self.requirements), nodes=nodes, edges=tuple(sorted(edges, key=_edge_order)),
-                          notes=tuple(notes))
+                          requested=tuple(str(r) for r in self.requirements), nodes=nodes, edges=tuple(edges), notes=tuple(notes))
 
     def expand(self, graph: BuildGraph, facts: Iterable[Discovery | BuiltFacts], started: Iterable[str],
                published: Mapping[str, str] | None = None) -> BuildGraph:
@@ -165,19 +185,13 @@ class Planner:
         return replace(new, generation=graph.generation + 1)
 
     def choose_version(self, req: Requirement, graph: BuildGraph, python: str) -> str | None:
-        """The version a requirement gets, as the walk would choose it: the runtime plan's, else a node of the
-        graph, else the newest the constraints allow (None: nothing fits; the re-plan that follows says why)."""
-        name = self.renames.current(req.name)
-        spec = req.specifier & self.s.constraints.specifier_for(name)
+        """The version a requirement gets, as the walk chooses it (``Walk.pick``; None: nothing fits, and the
+        re-plan that follows says why)."""
         interpreter = next(i for i in self.s.interpreters if i.version == python)
-        planned = self.runtime(interpreter).packages.get(name)
-        if planned is not None and spec.contains(planned.version, prereleases=True):
-            return str(planned.version)
-        existing = sorted((Version(n.version) for n in graph.by_name(name) if n.python == python and spec.contains(n.version, prereleases=True)), reverse=True)
-        if existing:
-            return str(existing[0])
+        name = self.renames.current(req.name)
+        existing = [Version(n.version) for n in graph.by_name(name) if n.python == python]
         try:
-            return str(choose_sdist(renamed(req, name), self.s.constraints, self.index, python).version)
+            return str(pick(self, interpreter, renamed(req, name), existing))
         except ResolutionError:
             return None
 
@@ -215,9 +229,5 @@ class Planner:
         except ResolutionError as exc:
             raise ResolutionError(f"plan mismatch: {note}; re-planning with it fails: {exc}") from None
         return [note] if actual != sorted(planned.requires) else []
-
-
-def _edge_order(edge: Edge) -> tuple[str, str, str, str]:
-    return (edge.parent, edge.kind, edge.child, edge.requirement)
 
 

@@ -11,13 +11,17 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from wheelwright.config.constraints import Constraints
+from wheelwright.config.variants import Variant
 from wheelwright.errors import ResolutionError, SourceError
+from wheelwright.recipes.api import LoadedRecipe
+from wheelwright.recipes.book import RecipeBook
 from wheelwright.remote.index import IndexFile, PackageIndex
 from wheelwright.remote.sources import fetch_sdist
 
@@ -159,25 +163,20 @@ class RecipeAwareSource:
     is a candidate at every version the index publishes or the constraints pin, and a recipe's
     per-variant extra requirements (vllm on rocm needs amd-aiter) join its published ones."""
 
-    def __init__(self, base: IndexMetadataSource, recipes_dir: Path, variant: Any, constraints: Any, python_version: str,
+    def __init__(self, base: IndexMetadataSource, book: RecipeBook, variant: Variant, constraints: Constraints, python_version: str,
                  prebuilt_index: PackageIndex | None = None, permissive: bool = False) -> None:
         self.base = base
         self.prebuilt_index = prebuilt_index
         self.permissive = permissive  # plan mode: wheel-only packages stay in the plan, flagged, instead of failing it
         self.wheel_only: set[str] = set()
         self.unreachable: dict[str, str] = {}  # prebuilt packages whose index could not be read
-        self.recipes_dir = recipes_dir
+        self.book = book  # the run's recipes, loaded once: the same decisions the planner writes into the graph
         self.variant = variant
         self.constraints = constraints
         self.python_version = python_version
-        self._recipes: dict[str, Any] = {}
 
-    def recipe(self, name: str) -> Any:
-        from wheelwright.recipes.api import load_recipe
-
-        if name not in self._recipes:
-            self._recipes[name] = load_recipe(self.recipes_dir, name)
-        return self._recipes[name]
+    def recipe(self, name: str) -> LoadedRecipe:
+        return self.book.get(name)
 
     def _prebuilt_files(self, name: str) -> list[IndexFile] | None:
         if name not in self.variant.prebuilt or self.prebuilt_index is None:
@@ -230,21 +229,18 @@ class RecipeAwareSource:
     def with_recipe(self, name: str, version: Version, published: PublishedMetadata | None) -> PublishedMetadata | None:
         """Published (or built) metadata as this variant's build will declare it: the recipe's dropped
         requirements out, its added ones in. Unknown stays unknown: additions alone are not the whole story."""
-        from wheelwright.recipes.api import RecipeContext
-
         if published is None:
             return None
-        loaded = self.recipe(name)
-        context = RecipeContext(name=name, version=version, variant=self.variant, python_version=self.python_version, source_dir=None, jobs=1)
-        extra = tuple(loaded.requires(context))  # build_requires are build edges, planned per node, never runtime ones
-        dropped = loaded.drop_requires(context)
-        if dropped:
-            kept = tuple(r for r in published.requires_dist if not any(fnmatch.fnmatch(_requirement_name(r), p) for p in dropped))
-            published = PublishedMetadata(kept, published.requires_python, f"{published.origin} - dropped by recipes/{loaded.path.name}", published.kind)
-        if not extra:
+        decisions = self.book.decisions(name, version, self.variant, self.python_version)
+        where = decisions.recipe or "the default recipe"
+        if decisions.dropped_requires:
+            kept = tuple(r for r in published.requires_dist
+                         if not any(fnmatch.fnmatch(_requirement_name(r), p) for p in decisions.dropped_requires))
+            published = PublishedMetadata(kept, published.requires_python, f"{published.origin} - dropped by {where}", published.kind)
+        if not decisions.added_requires:  # build_requires are build edges, planned per node, never runtime ones
             return published
-        return PublishedMetadata(published.requires_dist + extra, published.requires_python,
-                                 f"{published.origin} + recipes/{loaded.path.name}", published.kind)
+        return PublishedMetadata(published.requires_dist + decisions.added_requires, published.requires_python,
+                                 f"{published.origin} + {where}", published.kind)
 
     def why_unavailable(self, name: str) -> str:
         source = self.recipe(name).recipe.source

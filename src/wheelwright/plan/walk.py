@@ -16,12 +16,10 @@ from packaging.version import Version
 from wheelwright.config.interpreters import Interpreter
 from wheelwright.errors import ResolutionError, SourceError
 from wheelwright.plan.buildsystem import BuildSystem, read_archive_build_system
-from wheelwright.plan.candidates import choose_sdist
 from wheelwright.plan.graph import ROOT, BuildGraph, Edge, EdgeKind, NodeSpec, SourceRef
 from wheelwright.plan.keys import discover_key, source_key, wheel_key
 from wheelwright.plan.requirements import applicable, renamed, unmarked
-from wheelwright.plan.sourcerefs import declared_source, prebuilt_wheel, to_distribution
-from wheelwright.recipes.patches import find_patches
+from wheelwright.plan.sourcerefs import to_distribution
 
 if TYPE_CHECKING:
     from wheelwright.plan.planner import Planner
@@ -63,7 +61,8 @@ class Walk:
                 self._expand(node)
             if self.p._dirty:
                 return  # the runtime tree changed under this walk: the planner starts again
-            grew = self._discover_recorded() | self._keys()
+            grew = self._keys()  # first: the backend answers on record are keyed by the wheels the keys find
+            grew = self._discover_recorded() or grew
             if not grew and not [n for n in self.nodes if n not in self._expanded]:
                 break
 
@@ -74,36 +73,31 @@ class Walk:
         node = self.node_id(name, version)
         if node in self.nodes:
             return node
-        decisions = self.p.memo("decisions", (name, version, self.interpreter.version),
-                                lambda: self.p.book.decisions(name, version, self.s.variant, self.interpreter.version))
+        decisions = self.p.book.decisions(name, version, self.s.variant, self.interpreter.version)
         source = self._source(name, version)
-        patches = find_patches(self.s.project.patches_dir, name, version, self.s.variant.name, self.s.variant_names) if source.kind not in ("prebuilt",) else ()
+        patches = self.p.patches(name, version) if source.kind != "prebuilt" else ()
         self.nodes[node] = NodeSpec(
             id=node, name=name, version=str(version), python=self.interpreter.version, source=source,
             patches=tuple((p.path.name, p.sha256) for p in patches), recipe=decisions, extras=tuple(sorted(extras)),
             requires=tuple(requires) if requires is not None else None, metadata_origin=origin,
             former_names=tuple(self.p.renames.former_names(name)), runtime=runtime,
         )
-        if source.url and source.kind != "prebuilt" and self._recorded(self.nodes[node]) is None:
+        recorded = self._recorded(self.nodes[node]) if source.kind != "prebuilt" else None
+        if recorded is not None:  # its identity is known and so is its [build-system]: nothing to fetch
+            self.nodes[node] = replace(self.nodes[node], source_key=recorded[0])
+            self._build_systems[node] = recorded[1]
+        elif source.url and source.kind != "prebuilt":
             self.p.fetch(node, to_distribution(name, str(version), source))  # downloads start now, side by side; the walk reads them later
         return node
 
     def _source(self, name: str, version: Version) -> SourceRef:
-        requirement = Requirement(f"{name}=={version}")
         try:
-            if name in self.s.variant.prebuilt:
-                return prebuilt_wheel(requirement, self.s.constraints, self.p.prebuilt_index, self.interpreter, self.s.variant.label)[1]
-            declared = self.p.book.get(name).recipe.source
-            if declared is not None:
-                return declared_source(requirement, declared, self.s.constraints)[1]
-            sdist = self.p.memo("sdist", (str(requirement), self.interpreter.version),
-                                lambda: choose_sdist(requirement, self.s.constraints, self.p.index, self.interpreter.version))
+            return self.p.source_for(Requirement(f"{name}=={version}"), self.interpreter)[1]
         except (ResolutionError, SourceError) as exc:
             if not self.s.permissive:
                 raise
             self.notes.append(f"{name} {version}: {exc}")
             return SourceRef(kind="sdist", url="", filename="")
-        return SourceRef(kind="sdist", url=sdist.url, filename=sdist.filename, sha256=sdist.sha256, requires_python=sdist.requires_python)
 
     def _requirement(self, parent: str, req: Requirement, kind: EdgeKind) -> None:
         """A build tool or a build tool's own dependency: the runtime plan's version when it fits, else a
@@ -111,21 +105,13 @@ class Walk:
         name = self.p.renames.current(req.name)
         if name != canonicalize_name(req.name):  # aiter -> amd-aiter: the old name never reaches the index
             req = renamed(req, name)
-        spec = req.specifier & self.s.constraints.specifier_for(name)
-        planned = self.runtime.packages.get(name)
-        existing = sorted((Version(n.version) for n in self.nodes.values() if n.name == name and spec.contains(n.version, prereleases=True)), reverse=True)
-        if planned is not None and spec.contains(planned.version, prereleases=True):
-            version = planned.version
-        elif existing:
-            version = existing[0]
-        else:
-            try:
-                version = self._choose(parent, name, req, kind)
-            except ResolutionError as exc:
-                if not self.s.permissive:
-                    raise
-                self.notes.append(f"{parent}: {exc}")
-                return
+        try:
+            version = pick(self.p, self.interpreter, req, [Version(n.version) for n in self.nodes.values() if n.name == name])
+        except ResolutionError as exc:
+            if not self.s.permissive:
+                raise ResolutionError(f"{exc} ({kind} requirement of {parent}: {str(req)!r})") from None
+            self.notes.append(f"{parent}: {exc}")
+            return
         node = self.node_id(name, version)
         if node not in self.nodes:
             self._add(name, version, req.extras, *self._tool_requires(name, version, req.extras))
@@ -136,18 +122,6 @@ class Walk:
                 self.nodes[node] = replace(spec_node, extras=tuple(merged), requires=self._tool_requires(name, version, merged)[0])
                 self._expanded.discard(node)
         self.edges.add(Edge(parent, node, kind, str(req)))
-
-    def _choose(self, parent: str, name: str, req: Requirement, kind: EdgeKind) -> Version:
-        try:
-            declared = self.p.book.get(name).recipe.source
-            if name in self.s.variant.prebuilt:
-                return prebuilt_wheel(req, self.s.constraints, self.p.prebuilt_index, self.interpreter, self.s.variant.label)[0]
-            if declared is not None:
-                return declared_source(req, declared, self.s.constraints)[0]
-            return self.p.memo("sdist", (str(req), self.interpreter.version),
-                               lambda: choose_sdist(req, self.s.constraints, self.p.index, self.interpreter.version)).version
-        except ResolutionError as exc:
-            raise ResolutionError(f"{exc} ({kind} requirement of {parent}: {str(req)!r})") from None
 
     def _tool_requires(self, name: str, version: Version, extras: Iterable[str]) -> tuple[tuple[str, ...] | None, str | None]:
         """A build tool's runtime requirements as its built wheel states them (recorded), else unknown until it is
@@ -190,11 +164,6 @@ class Walk:
         """Recorded by source key when known; else read from the archive, which is fetched (verified) now."""
         if spec.id in self._build_systems:
             return self._build_systems[spec.id]
-        recorded = self._recorded(spec)
-        if recorded is not None:  # the source's identity is known and so is its [build-system]: nothing to fetch
-            self.nodes[spec.id] = replace(spec, source_key=recorded[0])
-            self._build_systems[spec.id] = recorded[1]
-            return recorded[1]
         result: BuildSystem | None = None
         try:
             distribution = to_distribution(spec.name, spec.version, spec.source)
@@ -206,8 +175,7 @@ class Walk:
             if record is not None:
                 result = BuildSystem.from_json(record)
             else:
-                patches = find_patches(self.s.project.patches_dir, spec.name, Version(spec.version), self.s.variant.name, self.s.variant_names)
-                result = read_archive_build_system(archive, patches, spec.id, self.s.unpack_limits)
+                result = read_archive_build_system(archive, self.p.patches(spec.name, Version(spec.version)), spec.id, self.s.unpack_limits)
                 self.p.records.put("source", key, result.to_json())
             self.nodes[spec.id] = replace(spec, source_key=key)
         except SourceError as exc:
@@ -225,8 +193,8 @@ class Walk:
         return (key, BuildSystem.from_json(record)) if record is not None else None
 
     def _source_key(self, spec: NodeSpec) -> str:
-        identity = spec.source.sha256 or (f"git:{spec.source.url}@{spec.source.git_ref}:{spec.source.git_commit or 'unpinned'}"
-                                          if spec.source.kind != "git" or not spec.source.git_commit else spec.source.git_commit)
+        ref = spec.source
+        identity = ref.sha256 or ref.git_commit or f"git:{ref.url}@{ref.git_ref}:unpinned"  # what names the source's content
         return source_key(identity=identity, patches=spec.patches, recipe_sha256=spec.recipe.recipe_sha256, variant=self.s.variant,
                           interpreter=self.interpreter, source_date_epoch=self.s.source_date_epoch)
 
@@ -248,7 +216,7 @@ class Walk:
 
     def _discover_recorded(self) -> bool:
         """Fill backend answers that are on record (their key needs the backend's wheels); True if the graph grew."""
-        grew = self._keys()
+        grew = False
         graph = self._graph()
         for node in graph.build_order():
             spec = self.nodes[node]
@@ -292,5 +260,15 @@ class Walk:
                     self.nodes[node] = replace(spec, requires=self._tool_requires(spec.name, Version(spec.version), spec.extras)[0])
                     self._expanded.discard(node)
                 grew = True
-            graph = self._graph()
         return grew
+
+
+def pick(planner: Planner, interpreter: Interpreter, req: Requirement, existing: Iterable[Version]) -> Version:
+    """A build tool's (or a built wheel's) requirement gets the runtime plan's version when it fits, else the
+    newest version already in the graph that fits, else the newest the constraints allow."""
+    spec = req.specifier & planner.s.constraints.specifier_for(req.name)
+    planned = planner.runtime(interpreter).packages.get(NormalizedName(canonicalize_name(req.name)))
+    if planned is not None and spec.contains(planned.version, prereleases=True):
+        return planned.version
+    fitting = [v for v in existing if spec.contains(v, prereleases=True)]
+    return max(fitting) if fitting else planner.source_for(req, interpreter)[0]

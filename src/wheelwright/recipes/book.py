@@ -28,6 +28,7 @@ class RecipeBook:
         self.recipes_dir = recipes_dir
         self.variant_names = variant_names
         self._loaded: dict[str, LoadedRecipe] = {}
+        self._decided: dict[tuple[str, Version, str, str], RecipeDecisions] = {}
 
     def get(self, name: str) -> LoadedRecipe:
         if name not in self._loaded:
@@ -41,7 +42,13 @@ class RecipeBook:
         return self._loaded[name]
 
     def decisions(self, name: str, version: Version, variant: Variant, python: str) -> RecipeDecisions:
-        """What the recipe decides for one node, evaluated once, with the recipe named in any error it raises."""
+        """What the recipe decides for one node, evaluated once per run, with the recipe named in any error it raises."""
+        key = (name, version, variant.label, python)
+        if key not in self._decided:
+            self._decided[key] = self._decide(name, version, variant, python)
+        return self._decided[key]
+
+    def _decide(self, name: str, version: Version, variant: Variant, python: str) -> RecipeDecisions:
         loaded = self.get(name)
         if loaded.path is None:
             return RecipeDecisions(recipe_sha256=loaded.source_hash)

@@ -9,6 +9,7 @@ back to the planner, and the graph the planner returns replaces the pending task
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 import traceback
@@ -60,15 +61,15 @@ class _View:
 
     graph: BuildGraph
     published: Mapping[str, InputWheel] = field(default_factory=dict)
-    discovered: Mapping[str, Discovered] = field(default_factory=dict)
+    discovered: frozenset[str] = frozenset()  # nodes whose backend answered get_requires_for_build_wheel
     facts: Mapping[str, str] = field(default_factory=dict)  # node -> its wheel's provenance facts (JSON)
     obsolete: frozenset[str] = frozenset()  # tasks a re-plan dropped before they started: they run as no-ops
-    prepared: Mapping[str, Prepared] = field(default_factory=dict)  # sources unpacked ahead of their builds
+    prepared: Mapping[str, Prepared] = field(default_factory=dict)  # trees an earlier step of this run unpacked
     learnt: frozenset[str] = frozenset()  # nodes whose backend answered prepare_metadata_for_build_wheel
 
 
 class Executor:
-    def __init__(self, stages: Stages, reporter: Reporter, *, planner: Planner | None, jobs: int, keep_going: bool = False,
+    def __init__(self, stages: Stages, reporter: Reporter, *, planner: Planner, jobs: int, keep_going: bool = False,
                  only: frozenset[str] | None = None, wheels: WheelSource | None = None, forced: frozenset[str] = frozenset()) -> None:
         self.stages = stages
         self.reporter = reporter
@@ -79,7 +80,6 @@ class Executor:
         self.wheels = wheels
         self.forced = forced  # rebuilt even when the cache holds their wheel (--only: the recipe being iterated on)
         self._planned: frozenset[str] = frozenset()  # the nodes of the graph the run began with
-        self._decided: dict[str, bool] = {}  # node -> whether its source is unpacked ahead of its build
         self._t0 = time.monotonic()
 
     def run(self, graph: BuildGraph) -> Execution:
@@ -128,9 +128,7 @@ class Executor:
             siblings = [s.id for s in graph.by_name(spec.name) if s.version == spec.version and s.python == first_python and s.id != node]
             needs |= set(siblings)  # a pure wheel is built once and shared by every interpreter
             ahead: set[str] = set()
-            if node not in self._decided:  # decided once: a task's needs may not change under it once it runs
-                self._decided[node] = spec.wheel is None and self._builds(spec)  # not on record: unpack it now, beside the builds
-            if self._decided[node]:
+            if spec.wheel is None and self._builds(spec):  # not on record: unpack it now, beside the builds
                 tasks[PREPARE + node] = Task(PREPARE + node, slots=0)
                 ahead = {PREPARE + node}
             if spec.backend_requires is None or spec.build_system is None:
@@ -167,11 +165,11 @@ class Executor:
             if value.requires_dist is not None:
                 facts.append(BuiltFacts(node, value.requires_dist, "prepare_metadata_for_build_wheel", value.key))
         elif isinstance(value, Discovered):
-            node = task.id.removeprefix(DISCOVER)
+            node = _node_of(task.id)
             spec = view.graph.nodes[node]
             assert spec.source_key is not None
             facts.append(Discovery(node, spec.source_key, value.prepared.build_system, value.discover_key, value.backend_requires))
-            self._view = replace(view, discovered={**view.discovered, node: value})
+            self._view = replace(view, discovered=view.discovered | {node}, prepared={**view.prepared, node: value.prepared})
         else:
             assert isinstance(value, Built)
             spec = view.graph.nodes[task.id]
@@ -183,7 +181,7 @@ class Executor:
             self.reporter.report(NodeFinished(task.id, value.status, value.wheel.name, value.seconds))
             if spec.buildable and value.status in ("built", "cached", "index") and not self._agrees(spec, value.requires_dist):
                 facts.append(BuiltFacts(task.id, value.backend_requires_dist))
-        if not facts or self.planner is None:
+        if not facts:
             return []
         started_nodes = {_node_of(t) for t in self._submitted if not t.startswith(PREPARE)}  # a re-plan may not move these
         graph = self.planner.expand(self._view.graph, facts, started_nodes, {n: w.sha256 for n, w in self._view.published.items()})
@@ -230,9 +228,10 @@ class Executor:
             if task.id.startswith(METADATA):
                 self.reporter.report(NodeStarted(node, "metadata"))
                 return self.stages.ask_metadata(spec, self._inputs(view, node, ("build-system",)), self._inputs(view, node, ("build-system", "build-backend")),
-                                                view.discovered.get(node), view.prepared.get(node))
+                                                view.prepared.get(node))
+            runtime = functools.partial(self._resolve_runtime, view, spec)
             if not spec.buildable and spec.source.kind == "prebuilt":
-                return prebuilt(self.stages, spec, self._runtime(view, spec))
+                return prebuilt(self.stages, spec, runtime)
             if not self._builds(spec):
                 if self.wheels is None:
                     raise BuildError(f"{node}: not in the slice, and no --from-index to take it from")
@@ -250,8 +249,7 @@ class Executor:
                 raise BuildError(f"{node}: its build requirements never reached the plan; plan again (this is a bug)")
             self.reporter.report(NodeStarted(node, "build"))
             return self.stages.build(spec, self._inputs(view, node, ("build-system",)), self._inputs(view, node, ("build-system", "build-backend")),
-                                     lambda requires: self._resolve_runtime(view, spec, requires), view.discovered.get(node), forced=node in self.forced,
-                                     prepared=view.prepared.get(node))
+                                     runtime, view.prepared.get(node), forced=node in self.forced)
         except WheelwrightError:
             raise
         except Exception as exc:  # a bug or an unexpected OS error still ends as a named failure, its traceback logged
@@ -268,25 +266,16 @@ class Executor:
             raise BuildError(f"{node}: started before {', '.join(missing)} was published (scheduler bug)")
         return sorted((view.published[n] for n in closure), key=lambda w: w.path.name)
 
-    def _runtime(self, view: _View, spec: NodeSpec) -> list[Runtime]:
-        result = []
-        for child in view.graph.children(spec.id, ("install",)):
-            child_spec = view.graph.nodes[child]
-            wheel = view.published.get(child)
-            result.append(Runtime(child_spec.name, child_spec.version, wheel.path if wheel else None, wheel.sha256 if wheel else None))
-        return result
-
     def _resolve_runtime(self, view: _View, spec: NodeSpec, requires_dist: Iterable[str]) -> list[Runtime]:
         """A wheel's runtime requirements as the graph resolves them: the graph's node when one fits, else the
         planner's choice (a wheel whose dependencies nobody published learns them only from its build)."""
         python = self.stages.s.interpreters[spec.python]
         result = []
         for req in applicable(requires_dist, python.markers, spec.extras, source=f"{spec.id} Requires-Dist"):
-            version = self.planner.choose_version(req, view.graph, spec.python) if self.planner else None
+            version = self.planner.choose_version(req, view.graph, spec.python)
             if version is None:
                 continue
-            node = next((n for n in view.graph.by_name(self.planner.renames.current(req.name) if self.planner else req.name)
-                         if n.version == version and n.python == spec.python), None)
+            node = next((n for n in view.graph.by_name(self.planner.renames.current(req.name)) if n.version == version and n.python == spec.python), None)
             wheel = view.published.get(node.id) if node else None
             result.append(Runtime(node.name if node else req.name, version, wheel.path if wheel else None, wheel.sha256 if wheel else None))
         return sorted(result, key=lambda r: r.name)

@@ -3,14 +3,14 @@ job or run already published, taken from an index and checked against the plan's
 
 from __future__ import annotations
 
-import hashlib
 import html.parser
+import shutil
 import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
@@ -21,6 +21,7 @@ from wheelwright.plan.graph import NodeSpec
 from wheelwright.plan.requirements import wheel_requires_dist
 from wheelwright.plan.sourcerefs import to_distribution
 from wheelwright.plan.tags import target_tags
+from wheelwright.remote.index import IndexFile
 from wheelwright.remote.sources import fetch_sdist
 from wheelwright.run.worker import Built, Runtime, Stages
 
@@ -88,12 +89,13 @@ class SimpleIndexWheels:
         return result
 
     def fetch(self, wheel: OfferedWheel, into: Path) -> Path:
-        target = into / wheel.filename
-        digest = hashlib.sha256()
+        if wheel.sha256:  # the page states it: verified while it downloads and kept by content, as sdists are
+            name, version, _, _ = parse_wheel_filename(wheel.filename)
+            return fetch_sdist(IndexFile(name=name, version=version, filename=wheel.filename, url=wheel.location, sha256=wheel.sha256,
+                                         requires_python=None, yanked=False), into)
+        target = into / wheel.filename  # checked against the plan by take()
         with atomic_writer(target) as out, urllib.request.urlopen(wheel.location, timeout=300) as response:
-            for block in iter(lambda: response.read(1 << 20), b""):
-                digest.update(block)
-                out.write(block)
+            shutil.copyfileobj(response, out)
         return target
 
 
@@ -130,7 +132,7 @@ def take(stages: Stages, spec: NodeSpec, wheels: WheelSource, *, against_plan: b
     return Built(spec.id, published, sha, "index", time.monotonic() - started, requires, requires, "")
 
 
-def prebuilt(stages: Stages, spec: NodeSpec, runtime: list[Runtime]) -> Built:
+def prebuilt(stages: Stages, spec: NodeSpec, runtime: Callable[[Sequence[str]], list[Runtime]]) -> Built:
     """A vendor wheel the variant takes as is: verified by sha256, published unchanged, described by an SBOM beside it."""
     from wheelwright.stages.licenses import license_from_wheel
     from wheelwright.stages.provenance import constraint_files, facts_to_json
@@ -140,15 +142,15 @@ def prebuilt(stages: Stages, spec: NodeSpec, runtime: list[Runtime]) -> Built:
     path = fetch_sdist(to_distribution(spec.name, spec.version, spec.source), stages.s.cache_dir / "prebuilt", offline=stages.s.offline)
     published = stages.local.publish(path)  # as-is: no repair, no embedded SBOM, the vendor's bytes
     sha = spec.source.sha256 or sha256_file(published)
+    requires = tuple(wheel_requires_dist(published))
     facts = WheelFacts(
         name=spec.name, version=spec.version, wheel_filename=published.name, wheel_sha256=sha, variant=stages.s.variant.label,
         archs=tuple(stages.s.variant.archs), source=SourceFacts(kind="wheel", url=spec.source.url, sha256=sha),
         patches=(), build_dependencies=(), toolchain=(), constraints=constraint_files(stages.s.constraint_files), grafted=(),
         runtime_dependencies=tuple(ComponentFacts(name=r.name, version=r.version, wheel_filename=r.wheel.name if r.wheel else None,
-                                                  sha256=r.sha256, variant=stages.s.variant.label) for r in runtime),
+                                                  sha256=r.sha256, variant=stages.s.variant.label) for r in runtime(requires)),
         license=license_from_wheel(published), former_names=spec.former_names, prebuilt=True,
         source_date_epoch=stages.s.source_date_epoch,
     )
     stages.write_sbom(published.name, wheel_sbom(facts))
-    requires = tuple(wheel_requires_dist(published))
     return Built(spec.id, published, sha, "prebuilt", time.monotonic() - started, requires, requires, facts_to_json(facts))

@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -94,7 +95,6 @@ class Prepared:
 @dataclass(frozen=True)
 class Discovered:
     prepared: Prepared
-    env_dir: Path
     discover_key: str
     backend_requires: tuple[str, ...]
 
@@ -106,7 +106,6 @@ class Learnt:
     requires_dist: tuple[str, ...] | None
     key: str
     prepared: Prepared
-    env_dir: Path
 
 
 @dataclass(frozen=True)
@@ -163,13 +162,11 @@ class Stages:
 
     @contextlib.contextmanager
     def log(self, spec: NodeSpec, *, fresh: bool = False) -> Iterator[IO[str]]:
-        """Opened only when real work happens, so a cached node keeps the log of the build that made it."""
-        path = self.s.logs_dir / f"{spec.name}-{spec.version}" f"{'' if len(self.s.interpreters) == 1 else '-py' + spec.python}.log"
-        with open(path, "w" if fresh else "a") as handle:
+        """Opened only when real work happens, so a cached node keeps the log of the build that made it.
+        ``fresh``: the node's first step in this run starts the log over."""
+        suffix = "" if len(self.s.interpreters) == 1 else f"-py{spec.python}"
+        with open(self.s.logs_dir / f"{spec.name}-{spec.version}{suffix}.log", "w" if fresh else "a") as handle:
             yield handle
-
-    def log_path(self, spec: NodeSpec) -> str:
-        return str(self.s.logs_dir / f"{spec.name}-{spec.version}{'' if len(self.s.interpreters) == 1 else '-py' + spec.python}.log")
 
     # ----- prepare: fetch, unpack, patch, vendor crates, recipe prepare --------------------------
 
@@ -194,48 +191,40 @@ class Stages:
                              f"plan's ({list(spec.build_system)}, {spec.backend}); a patch or recipe prepare changed it after planning", log.name)
         return Prepared(tree, identity, patches, crates, build_system)
 
-    # ----- discover: what the backend needs beyond [build-system] --------------------------------
-
     def prepare_ahead(self, spec: NodeSpec) -> Prepared:
         """The prepare stage as a task of its own: it needs no build slot, so sources unpack while others build."""
         with self.log(spec, fresh=True) as log:
             return self.prepare(spec, log)
 
+    # ----- discover: what the backend needs beyond [build-system] --------------------------------
+
     def discover(self, spec: NodeSpec, first: Sequence[InputWheel], prepared: Prepared | None = None) -> Discovered:
         with self.log(spec, fresh=prepared is None) as log:
             prepared = prepared or self.prepare(spec, log)
-            key = discover_key(_required(spec.source_key, spec), [w.sha256 for w in first])
             env = self._environment(spec, prepared, first, log)
-            backend = self._backend(spec, prepared, env, log)
-            config = spec.recipe.config()
-            requires = tuple(backend.requires_for_wheel(config))
+            requires = tuple(self._backend(spec, prepared, env, log).requires_for_wheel(spec.recipe.config()))
             log.write(f"# get_requires_for_build_wheel -> {list(requires)}\n")
-        return Discovered(prepared, self.s.work_dir / spec.id / "env", key, requires)
+        return Discovered(prepared, self._discover_key(spec, first), requires)
 
-    def ask_metadata(self, spec: NodeSpec, first: Sequence[InputWheel], every: Sequence[InputWheel], discovered: Discovered | None,
-                     prepared: Prepared | None) -> Learnt:
+    def ask_metadata(self, spec: NodeSpec, first: Sequence[InputWheel], every: Sequence[InputWheel], prepared: Prepared | None) -> Learnt:
         """Nobody publishes its dependencies: ask its backend (prepare_metadata_for_build_wheel, in the full build
         environment) before spending a build on it, so the planner can check the plan first."""
-        key = wheel_key(discovered.discover_key if discovered else discover_key(_required(spec.source_key, spec), [w.sha256 for w in first]),
-                        [w.sha256 for w in every])
-        with self.log(spec, fresh=discovered is None and prepared is None) as log:
-            prepared = discovered.prepared if discovered else (prepared or self.prepare(spec, log))
-            env = self._environment(spec, prepared, first, log, reuse=self.s.work_dir / spec.id / "env")  # made by an earlier step of this run, if any
+        with self.log(spec, fresh=prepared is None) as log:
+            prepared = prepared or self.prepare(spec, log)
+            env = self._environment(spec, prepared, first, log)
             env.install([w.path for w in every if w not in first], log)
             answer = self._backend(spec, prepared, env, log).prepare_metadata(self.s.work_dir / spec.id / "metadata", spec.recipe.config())
             log.write(f"# prepare_metadata_for_build_wheel -> {answer}\n")
-        return Learnt(tuple(answer) if answer is not None else None, key, prepared, self.s.work_dir / spec.id / "env")
+        return Learnt(tuple(answer) if answer is not None else None, self._wheel_key(spec, first, every), prepared)
 
     # ----- build: backend, repair, recipe requirements, verify, SBOM, publish ---------------------
 
     def build(self, spec: NodeSpec, first: Sequence[InputWheel], every: Sequence[InputWheel], runtime: Callable[[Sequence[str]], list[Runtime]],
-              discovered: Discovered | None, forced: bool = False, prepared: Prepared | None = None) -> Built:
-        """``runtime`` resolves a wheel's Requires-Dist the way the graph does, for its SBOM (and to tell a stale cached SBOM)."""
-        import time
-
+              prepared: Prepared | None = None, forced: bool = False) -> Built:
+        """``runtime`` resolves a wheel's Requires-Dist the way the graph does, for its SBOM (and to tell a stale cached SBOM).
+        ``prepared``: the tree an earlier step of this run unpacked (else it is prepared here)."""
         started = time.monotonic()
-        first_key = discovered.discover_key if discovered else discover_key(_required(spec.source_key, spec), [w.sha256 for w in first])
-        key = wheel_key(first_key, [w.sha256 for w in every])
+        key = self._wheel_key(spec, first, every)
         record = None if forced else self.records.get("wheel", key)
         if record is not None and "facts" in record and record.get("runtime") == {r.name: r.version for r in runtime(record["requires_dist"])}:
             wheel = self.s.simple_dir / record["path"]
@@ -243,9 +232,9 @@ class Stages:
                 self._ensure_sbom(wheel.name, record)
                 return Built(spec.id, wheel, record["sha256"], "cached", time.monotonic() - started, tuple(record["requires_dist"]),
                              tuple(record.get("backend_requires_dist", record["requires_dist"])), record["facts"])
-        with self.log(spec, fresh=discovered is None and prepared is None) as log:
-            prepared = discovered.prepared if discovered else (prepared or self.prepare(spec, log))
-            env = self._environment(spec, prepared, first, log, reuse=self.s.work_dir / spec.id / "env")  # made by an earlier step of this run, if any
+        with self.log(spec, fresh=prepared is None) as log:
+            prepared = prepared or self.prepare(spec, log)
+            env = self._environment(spec, prepared, first, log)
             env.install([w.path for w in every if w not in first], log)
             backend = self._backend(spec, prepared, env, log)
             work = self.s.work_dir / spec.id
@@ -257,7 +246,6 @@ class Stages:
             requires_dist = tuple(wheel_requires_dist(repaired.wheel))
             payload = self._verify(spec, repaired.wheel, log)
             resolved = runtime(requires_dist)
-            versions = {r.name: r.version for r in resolved}
             facts_json, published, sbom = self._sbom_and_publish(spec, prepared, repaired, every, resolved, payload, work)
             log.write(f"# published {published} with its SBOM\n")
         from wheelwright.stages.provenance import facts_from_json
@@ -265,9 +253,17 @@ class Stages:
         sha = facts_from_json(facts_json).wheel_sha256
         self.records.put("wheel", key, {"path": str(published.relative_to(self.s.simple_dir)), "sha256": sha,
                                         "requires_dist": list(requires_dist), "backend_requires_dist": list(backend_requires),
-                                        "runtime": versions, "facts": facts_json, "sbom_sha256": hashlib.sha256(sbom).hexdigest()})
+                                        "runtime": {r.name: r.version for r in resolved}, "facts": facts_json,
+                                        "sbom_sha256": hashlib.sha256(sbom).hexdigest()})
         shutil.rmtree(work, ignore_errors=True)
         return Built(spec.id, published, sha, "built", time.monotonic() - started, requires_dist, backend_requires, facts_json)
+
+    def _discover_key(self, spec: NodeSpec, first: Sequence[InputWheel]) -> str:
+        return discover_key(_required(spec.source_key, spec), [w.sha256 for w in first])
+
+    def _wheel_key(self, spec: NodeSpec, first: Sequence[InputWheel], every: Sequence[InputWheel]) -> str:
+        """The key the planner computes from recorded wheels, here from the wheels this build really installs."""
+        return wheel_key(self._discover_key(spec, first), [w.sha256 for w in every])
 
     def _recipe_requirements(self, spec: NodeSpec, repaired: Any, work: Path, log: IO[str]) -> Any:
         """The recipe's added and dropped runtime requirements go into the wheel's own METADATA, so that
@@ -333,12 +329,13 @@ class Stages:
         return scrubbed_environment({**self.s.variant.env, **budget, **dict(spec.recipe.env), **crates,
                                      "SOURCE_DATE_EPOCH": str(self.s.source_date_epoch)})
 
-    def _environment(self, spec: NodeSpec, prepared: Prepared, first: Sequence[InputWheel], log: IO[str],
-                     reuse: Path | None = None) -> BuildEnvironment:
+    def _environment(self, spec: NodeSpec, prepared: Prepared, first: Sequence[InputWheel], log: IO[str]) -> BuildEnvironment:
+        """The node's build environment with its build-system wheels; one an earlier step of this run made is
+        reused (prepare empties the node's work directory, so what is there is this run's)."""
         env_dir = self.s.work_dir / spec.id / "env"
         variables = self.build_environment_variables(spec, prepared)
-        if reuse is not None and reuse.is_dir():
-            return self.environments.open(reuse, variables)
+        if env_dir.is_dir():
+            return self.environments.open(env_dir, variables)
         env = self.environments.create(env_dir, self.s.interpreters[spec.python].path, variables, log)
         env.install([w.path for w in first], log)
         return env
