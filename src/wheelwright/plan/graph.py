@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from wheelwright.recipes.decisions import RecipeDecisions
@@ -143,9 +143,6 @@ class BuildGraph:
             if edge.kind == kind:
                 result.setdefault(edge.parent, []).append(edge.child)
         return result
-
-    def with_nodes(self, nodes: Mapping[str, NodeSpec]) -> BuildGraph:
-        return replace(self, nodes={**self.nodes, **nodes})
 
     # ----- serialisation --------------------------------------------------------------------------
 

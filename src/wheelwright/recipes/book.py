@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
@@ -77,7 +76,3 @@ def context(name: str, version: Version, variant: Variant, python: str, *, sourc
     """What a hook sees; at plan time there is no tree, no log and no network policy yet."""
     return RecipeContext(name=name, version=version, variant=variant, python_version=python, source_dir=source_dir,
                          jobs=jobs or os.cpu_count() or 1, network=network or NetworkPolicy(False, "not isolated (outside a build)"), log=log)
-
-
-def kernels_of(decisions: RecipeDecisions) -> Mapping[str, tuple[str, ...]]:
-    return dict(decisions.kernels)
