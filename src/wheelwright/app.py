@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.requirements import Requirement
-
 from wheelwright.config.constraints import Constraints, load_constraints
+from wheelwright.config.inputs import Inputs, read_inputs
 from wheelwright.config.interpreters import Interpreter, find_interpreter
 from wheelwright.config.project import Project
 from wheelwright.config.renames import Renames, load_renames
 from wheelwright.config.variants import Variant
 from wheelwright.errors import WheelwrightError
+from wheelwright.plan.directrefs import read_direct
 from wheelwright.plan.graph import BuildGraph
 from wheelwright.plan.planner import Planner, PlanSettings
 from wheelwright.plan.published import IndexMetadataSource, RecipeAwareSource
@@ -55,18 +55,30 @@ class Planning:
     index: SimpleJsonIndex
 
 
-def make_planner(project: Project, variant: Variant, variant_names: frozenset[str], requirements: Sequence[Requirement], *,
+def read_requested(texts: Sequence[str], variant: Variant, *, requirement_files: Sequence[Path] = (),
+                   constraint_files: Sequence[Path] = ()) -> Inputs:
+    """What was asked for, as pip reads it; nothing at all means the variant's default stack."""
+    inputs = read_inputs(texts, requirement_files, constraint_files)
+    if not inputs.requested and not requirement_files:
+        if not variant.stack:
+            raise WheelwrightError(f"variant {variant.label!r} has no default stack; name requirements")
+        inputs = Inputs(read_inputs(variant.stack).requested, inputs.constraint_files)
+    return inputs
+
+
+def make_planner(project: Project, variant: Variant, variant_names: frozenset[str], inputs: Inputs, *,
                  pythons: tuple[Interpreter, ...], index_url: str, cache_dir: Path, output_dir: Path, reporter: Reporter,
                  refresh: bool = False, offline: bool = False, permissive: bool = False, source_date_epoch: int = 315532800,
                  unpack_limits: UnpackLimits | None = None, jobs_per_build: int = 1) -> Planning:
-    constraints = load_constraints(project.constraints_dir / c for c in variant.constraints)
+    constraints = load_constraints([*(project.constraints_dir / c for c in variant.constraints), *inputs.constraint_files])
+    requirements, direct = read_direct(inputs.requested, cache_dir, offline=offline)
     index = open_index(index_url, cache_dir / "index", refresh=refresh, offline=offline)
     renames = load_renames(project.root / "renames.toml", declared_renames(project.recipes_dir))
     prebuilt_index = (open_index(variant.prebuilt_index, cache_dir / "prebuilt-index", refresh=refresh, offline=offline)
                       if variant.prebuilt_index else None)
     base = IndexMetadataSource(index, cache_dir / "sdists", target_tags(pythons[0]), offline=offline)
     book = RecipeBook(project.recipes_dir, variant_names)
-    source = RecipeAwareSource(base, book, variant, constraints, pythons[0].version, prebuilt_index, permissive)
+    source = RecipeAwareSource(base, book, variant, constraints, pythons[0].version, prebuilt_index, permissive, direct)
     settings = PlanSettings(project=project, variant=variant, variant_names=variant_names, constraints=constraints, interpreters=pythons,
                             cache_dir=cache_dir, state_dir=output_dir / ".state", source_date_epoch=source_date_epoch, offline=offline,
                             permissive=permissive, unpack_limits=unpack_limits or UnpackLimits(), build_jobs=jobs_per_build)

@@ -9,7 +9,6 @@ import shutil
 import sys
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from wheelwright.errors import BuildError, WheelwrightError
@@ -57,6 +56,13 @@ def _size(text: str) -> int:
     return value
 
 
+def _input_files(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-r", "--requirement", action="append", type=Path, default=[], metavar="FILE",
+                        help="requirements file, read as pip reads it (nested -r/-c, comments, markers, direct references)")
+    parser.add_argument("-c", "--constraint", action="append", type=Path, default=[], metavar="FILE",
+                        help="constraints file, applied on top of the variant's")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wheelwright", description=__doc__)
     parser.add_argument("--project", type=Path, default=Path("."), help="the monorepo root (holds variants.toml)")
@@ -65,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="build requirements and their whole tree from source")
     build.add_argument("requirements", nargs="*", metavar="REQ", help="PyPI requirements (default: the variant's stack)")
     build.add_argument("--variant", default="cpu")
+    _input_files(build)
     build.add_argument("--accelerator-version", metavar="V", help="a row of the variant's matrix (default: its default_version)")
     build.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1)
     build.add_argument("--only", metavar="PKG", help="rebuild just PKG, taking everything else from the index")
@@ -91,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="print the ordered build plan for a variant without building (and write it as JSON)")
     plan.add_argument("requirements", nargs="*", metavar="REQ", help="default: the variant's stack")
     plan.add_argument("--variant", default="cpu")
+    _input_files(plan)
     plan.add_argument("--accelerator-version", metavar="V")
     plan.add_argument("--python", default="3.11", metavar="X.Y[,X.Y]")
     plan.add_argument("--index-url", default=PYPI_SIMPLE)
@@ -189,15 +197,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _plan(args: argparse.Namespace, project: Project, variants: dict[str, VariantSpec]) -> int:
-    from wheelwright.app import interpreters, make_planner
+    from wheelwright.app import interpreters, make_planner, read_requested
     from wheelwright.outputs.planview import make_plan_view
 
     variant = select_variant(variants, args.variant, args.accelerator_version)
-    requirements = _requirements(args.requirements or list(variant.stack), variant)
+    inputs = read_requested(args.requirements, variant, requirement_files=args.requirement, constraint_files=args.constraint)
     pythons = interpreters(args.python)
     output_dir = (args.output_dir or project.output_dir(variant.label)).resolve()
     reporter = TextReporter(sys.stderr)
-    planning = make_planner(project, variant, frozenset(variants), requirements, pythons=pythons, index_url=args.index_url,
+    planning = make_planner(project, variant, frozenset(variants), inputs, pythons=pythons, index_url=args.index_url,
                             cache_dir=(args.cache_dir or default_cache_dir()).resolve(), output_dir=output_dir, reporter=reporter,
                             offline=args.offline, permissive=True)
     graph = planning.planner.plan()
@@ -207,18 +215,6 @@ def _plan(args: argparse.Namespace, project: Project, variants: dict[str, Varian
     atomic_write_text(target, view.to_json() + "\n")
     print(view.to_json() if args.json else f"{view.render()}\nwritten: {output_dir / 'plan.json'} (the graph a build executes) and {target}")
     return 0
-
-
-def _requirements(texts: list[str], variant: Variant) -> list[Requirement]:
-    if not texts:
-        raise WheelwrightError(f"variant {variant.label!r} has no default stack; name requirements")
-    result = []
-    for text in texts:
-        try:
-            result.append(Requirement(text))
-        except InvalidRequirement as exc:
-            raise WheelwrightError(f"requirement {text!r} is malformed: {exc}") from None
-    return result
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -295,7 +291,7 @@ def _toolchain(variant: Variant) -> int:
 
 
 def _build(args: argparse.Namespace, project: Project, variants: dict[str, VariantSpec]) -> int:
-    from wheelwright.app import build_jobs, interpreters, make_planner, toolchain_gate
+    from wheelwright.app import build_jobs, interpreters, make_planner, read_requested, toolchain_gate
     from wheelwright.run.executor import Executor
     from wheelwright.run.takes import DirectoryWheels, wheel_source
     from wheelwright.run.worker import Stages, StageSettings
@@ -307,8 +303,11 @@ def _build(args: argparse.Namespace, project: Project, variants: dict[str, Varia
     plan_file = BuildGraph.from_json(_read(args.plan)) if args.plan else None
     if plan_file is not None and plan_file.variant != variant.label:
         raise WheelwrightError(f"{args.plan}: a plan for {plan_file.variant}, not {variant.label} (pass --variant)")
-    texts = list(plan_file.requested) if plan_file else (args.requirements or ([args.only] if args.only else list(variant.stack)))
-    requirements = _requirements(texts, variant)
+    if plan_file is not None and (args.requirements or args.requirement or args.constraint):
+        raise WheelwrightError(f"{args.plan}: a plan file says what to build; drop the requirements, -r and -c")
+    texts = list(plan_file.requested) if plan_file else (args.requirements or ([args.only] if args.only and not args.requirement else []))
+    inputs = read_requested(texts, variant, requirement_files=[] if plan_file else args.requirement,
+                            constraint_files=[] if plan_file else args.constraint)
     cache_dir = (args.cache_dir or default_cache_dir()).resolve()
     output_dir = (args.output_dir or project.output_dir(variant.label)).resolve()
     pythons = interpreters(",".join(plan_file.pythons) if plan_file else args.python)
@@ -316,7 +315,7 @@ def _build(args: argparse.Namespace, project: Project, variants: dict[str, Varia
     sde = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))
     limits = UnpackLimits(args.max_unpack_files, args.max_unpack_size)
     reporter = TextReporter(sys.stderr)
-    planning = make_planner(project, variant, frozenset(variants), requirements, pythons=pythons, index_url=args.index_url,
+    planning = make_planner(project, variant, frozenset(variants), inputs, pythons=pythons, index_url=args.index_url,
                             cache_dir=cache_dir, output_dir=output_dir, reporter=reporter, refresh=args.refresh, offline=args.offline,
                             source_date_epoch=sde, unpack_limits=limits, jobs_per_build=jobs_per_build)
     network = network_policy(args.allow_network)

@@ -7,11 +7,13 @@ stops at the first bad line) and the lint (which reports every bad line).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -36,6 +38,7 @@ class ConstraintLine:
     requirement: Requirement | None = None
     hashes: tuple[str, ...] = ()  # "sha256:<hex>", as pip-compile writes them
     include: Path | None = None
+    include_kind: str = "constraint"  # -c (constraint) or -r (requirement)
     error: str | None = None  # why the line is unusable, without the origin prefix
 
     @property
@@ -56,6 +59,7 @@ class Constraint:
     origin: str  # "file:line"
     text: str
     hashes: tuple[str, ...] = ()
+    marker: Marker | None = None  # a line for another platform or interpreter does not constrain this one
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,13 @@ class Constraints:
 
     by_name: Mapping[NormalizedName, tuple[Constraint, ...]]
     files: tuple[Path, ...]
+
+    def for_target(self, markers: Mapping[str, str]) -> Constraints:
+        """The lines whose PEP 508 marker holds for this interpreter and platform, as pip applies them:
+        a ``six==1.15.0; sys_platform == "win32"`` line does not touch six on Linux."""
+        kept = {name: tuple(c for c in lines if c.marker is None or c.marker.evaluate({**markers, "extra": ""}))
+                for name, lines in self.by_name.items()}
+        return Constraints({k: v for k, v in kept.items() if v}, self.files)
 
     def specifier_for(self, name: str) -> SpecifierSet:
         """The intersection of all constraints on ``name`` (empty set when unconstrained)."""
@@ -90,7 +101,7 @@ def load_constraints(paths: Iterable[Path]) -> Constraints:
             if line.requirement:
                 name = canonicalize_name(line.requirement.name)
                 by_name.setdefault(name, []).append(
-                    Constraint(name, line.requirement.specifier, line.origin, line.text, line.hashes)
+                    Constraint(name, line.requirement.specifier, line.origin, line.text, line.hashes, line.requirement.marker)
                 )
     return Constraints({k: tuple(v) for k, v in by_name.items()}, tuple(seen))
 
@@ -109,12 +120,15 @@ def read_lines(path: Path, seen: list[Path] | None = None) -> list[ConstraintLin
         raise ConfigError(f"{path}: constraints file not found") from None
     seen.append(path)
     result: list[ConstraintLine] = []
-    for number, text in _logical_lines(physical):
+    for number, text in logical_lines(physical):
         if not text:
             continue
-        line = parse_line(path, number, text)
+        line = parse_line(path, number, expand_env(text))
         if line.include is not None and not line.include.exists():
             line = ConstraintLine(path, number, text, error=f"{text!r}: included file {line.include} not found")
+        if line.include is not None and line.include_kind == "requirement":
+            line = ConstraintLine(path, number, text, error=f"{text!r}: pip reads the lines of a -r file inside a constraints file as "
+                                                            f"requirements, not constraints; include constraints with -c")
         result.append(line)
         if line.include is not None:
             result.extend(read_lines(line.include, seen))
@@ -124,7 +138,8 @@ def read_lines(path: Path, seen: list[Path] | None = None) -> list[ConstraintLin
 def parse_line(path: Path, number: int, text: str) -> ConstraintLine:
     """Classify one non-blank logical line (comment already stripped): requirement, include or error."""
     if include := _INCLUDE.match(text):
-        return ConstraintLine(path, number, text, include=(path.parent / include.group(2).strip()).resolve())
+        return ConstraintLine(path, number, text, include=(path.parent / expand_env(include.group(2).strip())).resolve(),
+                              include_kind="constraint" if include.group(1) in ("-c", "--constraint") else "requirement")
     hashes: list[str] = []
     requirement_text = text
     if found := list(_HASH.finditer(f" {text}")):
@@ -146,7 +161,15 @@ def parse_line(path: Path, number: int, text: str) -> ConstraintLine:
     return ConstraintLine(path, number, requirement_text, requirement=requirement, hashes=tuple(hashes))
 
 
-def _logical_lines(physical: list[str]) -> list[tuple[int, str]]:
+_ENV = re.compile(r"\$\{([A-Z0-9_]+)\}")
+
+
+def expand_env(text: str) -> str:
+    """pip expands ``${NAME}`` (upper case, digits, underscores) from the environment in requirement files."""
+    return _ENV.sub(lambda m: os.environ.get(m.group(1), m.group(0)), text)
+
+
+def logical_lines(physical: list[str]) -> list[tuple[int, str]]:
     """Join backslash continuations (numbered by their first line) and strip comments, as pip does."""
     result: list[tuple[int, str]] = []
     parts: list[str] = []
@@ -167,3 +190,11 @@ def _valid_hash(value: str) -> bool:
     algorithm, _, digest = value.partition(":")
     size = {"sha256": 64, "sha384": 96, "sha512": 128}.get(algorithm)
     return size == len(digest) and all(c in "0123456789abcdef" for c in digest.lower())
+
+
+def check_hash_pins(constraints: Constraints, name: str, filename: str, sha256: str) -> None:
+    """Lines that pin hashes (pip-compile --generate-hashes) admit only those files: the chosen sdist must be one."""
+    pinned = [c for c in constraints.lines_for(name) if c.hashes]
+    allowed = {h.partition(":")[2].lower() for c in pinned for h in c.hashes if h.startswith("sha256:")}
+    if pinned and sha256.lower() not in allowed:
+        raise ConfigError(f"{pinned[0].origin}: {pinned[0].text!r} pins hashes, and none is {filename}'s sha256 {sha256}")

@@ -23,12 +23,13 @@ BUILD_KINDS: tuple[EdgeKind, ...] = ("build-system", "build-backend")
 ROOT = "<toplevel>"
 FORMAT = 1
 
-SourceKind = Literal["sdist", "git", "url", "prebuilt", "index"]
+SourceKind = Literal["sdist", "git", "url", "local", "prebuilt", "index"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class SourceRef:
-    """Where a node's bytes come from, pinned: an sdist by sha256, a git tag by commit, a vendor wheel by sha256."""
+    """Where a node's bytes come from, pinned: an sdist by sha256, a git tag by commit, a vendor wheel by sha256, a
+    local sdist or source directory (``local_path``, as given) by the sha256 of its archive."""
 
     kind: SourceKind
     url: str
@@ -37,6 +38,7 @@ class SourceRef:
     git_ref: str | None = None
     git_commit: str | None = None
     requires_python: str | None = None
+    local_path: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

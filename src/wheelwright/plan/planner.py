@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from packaging.requirements import Requirement
-from packaging.utils import NormalizedName
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from wheelwright.config.constraints import Constraints
+from wheelwright.config.constraints import Constraints, check_hash_pins
 from wheelwright.config.interpreters import Interpreter
 from wheelwright.config.project import Project
 from wheelwright.config.renames import Renames
@@ -103,6 +103,7 @@ class Planner:
         self._fetcher: ThreadPoolExecutor | None = None
         self.published: dict[str, str] = {}  # node -> wheel sha256 the executor published or took in this run
         self._learnt: dict[tuple[str, Version], tuple[str, ...]] = {}  # Requires-Dist as a backend wrote it
+        self._announced: set[str] = set()
 
     def memo(self, kind: str, key: Hashable, compute: Callable[[], T]) -> T:
         """What cannot change within a run (an index answer, a recipe's decisions) is computed once, so that
@@ -120,17 +121,47 @@ class Planner:
     def source_for(self, req: Requirement, interpreter: Interpreter) -> tuple[Version, SourceRef]:
         """Where the newest release ``req`` and the constraints allow comes from: a prebuilt vendor wheel, the
         recipe's git tag or tarball, or the PyPI sdist. Decided here only, and once per run."""
+        constraints = self.constraints(interpreter)
+
         def choose() -> tuple[Version, SourceRef]:
+            direct = self.source.direct.get(canonicalize_name(req.name))
+            if direct is not None:  # name @ URL or a local path: that archive, for every requirement of the name
+                if not req.specifier.contains(direct.version, prereleases=True):
+                    raise ResolutionError(f"{req.name} is given as {direct.ref.local_path or direct.ref.url} ({direct.version}), "
+                                          f"which does not satisfy {str(req)!r}")
+                return direct.version, direct.ref
             if req.name in self.s.variant.prebuilt:
-                return prebuilt_wheel(req, self.s.constraints, self.prebuilt_index, interpreter, self.s.variant.label)
+                return prebuilt_wheel(req, constraints, self.prebuilt_index, interpreter, self.s.variant.label)
             declared = self.book.get(req.name).recipe.source
             if declared is not None:
-                return declared_source(req, declared, self.s.constraints)
-            sdist = choose_sdist(req, self.s.constraints, self.index, interpreter.version)
+                return declared_source(req, declared, constraints)
+            sdist = choose_sdist(req, constraints, self.index, interpreter.version)
+            check_hash_pins(constraints, sdist.name, sdist.filename, sdist.sha256)
             return sdist.version, SourceRef(kind="sdist", url=sdist.url, filename=sdist.filename, sha256=sdist.sha256,
                                             requires_python=sdist.requires_python)
 
         return self.memo("source", (str(req), interpreter.version), choose)
+
+    def constraints(self, interpreter: Interpreter) -> Constraints:
+        """The variant's constraint lines whose markers hold for this interpreter."""
+        return self.memo("constraints", interpreter.version, lambda: self.s.constraints.for_target(interpreter.markers))
+
+    def toplevel(self, interpreter: Interpreter) -> list[Requirement]:
+        """The requested requirements whose markers hold for this interpreter, markers evaluated (pip ignores the others)."""
+        kept = []
+        for req in self.requirements:
+            if req.marker is not None and not req.marker.evaluate({**interpreter.markers, "extra": ""}):
+                self.announce(f"ignoring {req.name}: markers '{req.marker}' don't match Python {interpreter.version} on "
+                              f"{interpreter.markers['sys_platform']}/{interpreter.markers['platform_machine']}")
+                continue
+            kept.append(unmarked(Requirement(str(req))))
+        return kept
+
+    def announce(self, text: str) -> None:
+        """A warning worth a line, said once per run however often the planner plans again."""
+        if text not in self._announced:
+            self._announced.add(text)
+            self.note(f"warning: {text}")
 
     def patches(self, name: str, version: Version) -> tuple[Patch, ...]:
         """The node's patch files (read and hashed once per run; the build checks they did not change since)."""
@@ -200,8 +231,10 @@ class Planner:
     def runtime(self, interpreter: Interpreter) -> Plan:
         if interpreter.version not in self._runtime:
             self._runtime[interpreter.version] = plan_install_tree(
-                self.requirements, source=self.source, constraints=self.s.constraints, renames=self.renames,
+                self.toplevel(interpreter), source=self.source, constraints=self.constraints(interpreter), renames=self.renames,
                 markers=dict(interpreter.markers), overrides=self.overrides)
+            for text in self._runtime[interpreter.version].warnings:
+                self.announce(text)
         return self._runtime[interpreter.version]
 
     def _reconcile(self, spec: NodeSpec, requires_dist: Sequence[str], origin: str) -> list[str]:

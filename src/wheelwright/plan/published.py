@@ -8,8 +8,8 @@ import fnmatch
 import re
 import tarfile
 import zipfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -20,10 +20,14 @@ from packaging.version import InvalidVersion, Version
 from wheelwright.config.constraints import Constraints
 from wheelwright.config.variants import Variant
 from wheelwright.errors import ResolutionError, SourceError
+from wheelwright.plan.graph import SourceRef
 from wheelwright.recipes.api import LoadedRecipe
 from wheelwright.recipes.book import RecipeBook
 from wheelwright.remote.index import IndexFile, PackageIndex
 from wheelwright.remote.sources import fetch_sdist
+
+
+_EXTRA_IN_MARKER = re.compile(r"""extra\s*==\s*['"]([^'"]+)['"]""")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,14 @@ class PublishedMetadata:
     requires_python: str | None
     origin: str  # where it was read, for explanations and the plan
     kind: str = "METADATA"  # METADATA (a wheel's), PKG-INFO (an sdist's), or built
+    provides_extra: tuple[str, ...] | None = None  # None: not stated where it was read
+
+    def known_extras(self) -> frozenset[str] | None:
+        """Provides-Extra, plus any extra a Requires-Dist marker names (metadata before 2.1 states only those)."""
+        if self.provides_extra is None:
+            return None
+        named = {canonicalize_name(m) for line in self.requires_dist for m in _EXTRA_IN_MARKER.findall(line)}
+        return frozenset({canonicalize_name(e) for e in self.provides_extra} | named)
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,19 @@ class Release:
     version: Version
     yanked: bool
     requires_python: str | None
+
+
+class DirectRelease(Protocol):
+    """A source given directly (name @ URL, a local path): its version and what it states about its dependencies."""
+
+    @property
+    def version(self) -> Version: ...
+
+    @property
+    def metadata(self) -> PublishedMetadata | None: ...
+
+    @property
+    def ref(self) -> SourceRef: ...
 
 
 class MetadataSource(Protocol):
@@ -110,7 +135,7 @@ def read_release_metadata(index: PackageIndex, files: Sequence[IndexFile], *, wh
     sdists = sorted((f for f in files if not f.is_wheel), key=lambda f: (not f.yanked, f.filename.endswith(".tar.gz")), reverse=True)
     for sdist in sdists[:1]:
         try:
-            parsed, why = _static_pkg_info(fetch_sdist(sdist, sdist_cache, offline=offline))
+            parsed, why = static_pkg_info(fetch_sdist(sdist, sdist_cache, offline=offline))
         except SourceError as exc:
             return None, f"reading its metadata failed: {exc}"
         return parsed, why
@@ -121,10 +146,11 @@ def read_release_metadata(index: PackageIndex, files: Sequence[IndexFile], *, wh
 
 def _parse(data: bytes, origin: str, kind: str) -> PublishedMetadata:
     message = email.parser.BytesParser().parsebytes(data, headersonly=True)
-    return PublishedMetadata(tuple(str(v) for v in message.get_all("Requires-Dist") or []), message.get("Requires-Python"), origin, kind)
+    return PublishedMetadata(tuple(str(v) for v in message.get_all("Requires-Dist") or []), message.get("Requires-Python"), origin, kind,
+                             tuple(str(v) for v in message.get_all("Provides-Extra") or []))
 
 
-def _static_pkg_info(archive: Path) -> tuple[PublishedMetadata | None, str]:
+def static_pkg_info(archive: Path) -> tuple[PublishedMetadata | None, str]:
     """PKG-INFO counts only from Metadata 2.2 on, and only when Requires-Dist is not Dynamic: older or
     dynamic sdist metadata may differ from what the build produces."""
     try:
@@ -141,17 +167,22 @@ def _static_pkg_info(archive: Path) -> tuple[PublishedMetadata | None, str]:
         return None, f"{archive.name} cannot be read: {exc}"
     if data is None:
         return None, f"{archive.name} has no PKG-INFO"
+    return pkg_info_requires(data, archive.name)
+
+
+def pkg_info_requires(data: bytes, label: str) -> tuple[PublishedMetadata | None, str]:
+    """A PKG-INFO's dependencies when they are static (Metadata 2.2+, Requires-Dist not Dynamic), else None and why."""
     message = email.parser.BytesParser().parsebytes(data, headersonly=True)
     try:
         metadata_version = Version(message.get("Metadata-Version", "1.0"))
     except InvalidVersion:
-        return None, f"{archive.name}: unreadable Metadata-Version"
+        return None, f"{label}: unreadable Metadata-Version"
     dynamic = {canonicalize_name(d) for d in message.get_all("Dynamic") or []}
     if metadata_version < Version("2.2"):
         return None, f"no wheel fits and its sdist's Requires-Dist is not static (Metadata-Version {metadata_version})"
     if "requires-dist" in dynamic:
         return None, "no wheel fits and its sdist's Requires-Dist is not static (Requires-Dist is Dynamic)"
-    return _parse(data, f"PKG-INFO of {archive.name} (Metadata {metadata_version})", "PKG-INFO"), ""
+    return _parse(data, f"PKG-INFO of {label} (Metadata {metadata_version})", "PKG-INFO"), ""
 
 
 def _requirement_name(line: str) -> str:
@@ -164,8 +195,10 @@ class RecipeAwareSource:
     per-variant extra requirements (vllm on rocm needs amd-aiter) join its published ones."""
 
     def __init__(self, base: IndexMetadataSource, book: RecipeBook, variant: Variant, constraints: Constraints, python_version: str,
-                 prebuilt_index: PackageIndex | None = None, permissive: bool = False) -> None:
+                 prebuilt_index: PackageIndex | None = None, permissive: bool = False,
+                 direct: Mapping[str, DirectRelease] | None = None) -> None:
         self.base = base
+        self.direct = dict(direct or {})  # name @ URL, local sdists and trees: the one release of that name
         self.prebuilt_index = prebuilt_index
         self.permissive = permissive  # plan mode: wheel-only packages stay in the plan, flagged, instead of failing it
         self.wheel_only: set[str] = set()
@@ -188,9 +221,12 @@ class RecipeAwareSource:
             return []
 
     def _pins(self, name: str) -> set[Version]:
-        return {Version(s.version) for s in self.constraints.specifier_for(name) if s.operator == "==" and "*" not in s.version}
+        """Every == pin of any line (whatever its marker): candidates, which each interpreter's constraints then filter."""
+        return {Version(s.version) for c in self.constraints.lines_for(name) for s in c.specifier if s.operator == "==" and "*" not in s.version}
 
     def releases(self, name: str) -> list[Release]:
+        if name in self.direct:
+            return [Release(self.direct[name].version, False, None)]
         prebuilt = self._prebuilt_files(name)
         if prebuilt is not None:  # vendor wheels: their versions, or the pins when the vendor index is out of reach
             versions = {f.version for f in prebuilt if not f.yanked} or (self._pins(name) if name in self.unreachable else set())
@@ -217,7 +253,9 @@ class RecipeAwareSource:
         published = None
         prebuilt = self._prebuilt_files(name)
         try:
-            if prebuilt is not None and self.prebuilt_index is not None:
+            if name in self.direct:
+                published = self.direct[name].metadata
+            elif prebuilt is not None and self.prebuilt_index is not None:
                 files = [f for f in prebuilt if f.version == version]
                 published = read_release_metadata(self.prebuilt_index, files, wheel_rank=self.base._rank, sdist_cache=self.base.sdist_cache, offline=self.base.offline)[0]
             else:
@@ -236,11 +274,10 @@ class RecipeAwareSource:
         if decisions.dropped_requires:
             kept = tuple(r for r in published.requires_dist
                          if not any(fnmatch.fnmatch(_requirement_name(r), p) for p in decisions.dropped_requires))
-            published = PublishedMetadata(kept, published.requires_python, f"{published.origin} - dropped by {where}", published.kind)
+            published = replace(published, requires_dist=kept, origin=f"{published.origin} - dropped by {where}")
         if not decisions.added_requires:  # build_requires are build edges, planned per node, never runtime ones
             return published
-        return PublishedMetadata(published.requires_dist + decisions.added_requires, published.requires_python,
-                                 f"{published.origin} + {where}", published.kind)
+        return replace(published, requires_dist=published.requires_dist + decisions.added_requires, origin=f"{published.origin} + {where}")
 
     def why_unavailable(self, name: str) -> str:
         source = self.recipe(name).recipe.source

@@ -50,6 +50,7 @@ class PlannedPackage:
 class Plan:
     packages: Mapping[NormalizedName, PlannedPackage]
     edges: tuple[tuple[str, str, str], ...]  # (parent name or "<toplevel>", child name, requirement)
+    warnings: tuple[str, ...] = ()  # what pip would warn about too: an extra the project does not define
 
     def pin(self, name: str) -> Version | None:
         package = self.packages.get(canonicalize_name(name))
@@ -160,13 +161,20 @@ def plan_install_tree(
         metadata = provider.published(candidate)
         packages[candidate.name] = PlannedPackage(candidate.name, candidate.version, extras, tuple(sorted(map(str, requires))),
                                                   metadata.origin if metadata else None)
+    warnings = []
+    for package in sorted(packages.values(), key=lambda p: p.name):
+        metadata = provider.published(Candidate(package.name, package.version))
+        known = metadata.known_extras() if metadata else None
+        for extra in sorted(package.extras):
+            if known is not None and canonicalize_name(extra) not in known:
+                warnings.append(f"{package.name} {package.version} does not provide the extra '{extra}' (its metadata: {metadata.origin if metadata else '?'})")
     edges = [("<toplevel>", provider._name(r.name), str(r)) for r in requirements]
     for package in packages.values():
         for line in package.requires:
             child = provider._name(Requirement(line).name)
             if child != package.name:
                 edges.append((package.name, child, line))
-    return Plan(packages, tuple(sorted(set(edges))))
+    return Plan(packages, tuple(sorted(set(edges))), tuple(warnings))
 
 
 def _explain(causes: Iterable[RequirementInformation[Requirement, Candidate]], constraints: Constraints, renames: Renames, source: MetadataSource) -> str:

@@ -266,7 +266,7 @@ class Walk:
 def pick(planner: Planner, interpreter: Interpreter, req: Requirement, existing: Iterable[Version]) -> Version:
     """A build tool's (or a built wheel's) requirement gets the runtime plan's version when it fits, else the
     newest version already in the graph that fits, else the newest the constraints allow."""
-    spec = req.specifier & planner.s.constraints.specifier_for(req.name)
+    spec = req.specifier & planner.constraints(interpreter).specifier_for(req.name)
     planned = planner.runtime(interpreter).packages.get(NormalizedName(canonicalize_name(req.name)))
     if planned is not None and spec.contains(planned.version, prereleases=True):
         return planned.version

@@ -9,6 +9,7 @@ import os
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,20 +81,39 @@ class PackageIndex(Protocol):
     def wheel_metadata(self, wheel: IndexFile) -> bytes: ...
 
 
+def index_cache_key(url: str) -> str:
+    """The cache subdirectory of one index: a short sha256 of its normalised URL (scheme and host
+    lower-cased, no trailing slash or fragment), so no index is ever answered from another's pages."""
+    parts = urllib.parse.urlsplit(url.strip())
+    path = parts.path.rstrip("/")
+    normal = urllib.parse.urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
+    return hashlib.sha256(normal.encode()).hexdigest()[:16]
+
+
+def _redacted(url: str) -> str:
+    """The URL for humans, without any ``user:token@`` it carries."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"***@{host}" if "@" in parts.netloc else host))
+
+
 class SimpleJsonIndex:
     """A PEP 691 index over HTTP. Pages are cached for ``ttl`` seconds (``ttl=0`` always refetches);
     wheel metadata is cached forever under the wheel's hash. ``offline`` reads only the cache, at any
-    age, and names what is missing instead of asking the network."""
+    age, and names what is missing instead of asking the network. Everything cached lives under
+    ``cache_dir/<index_cache_key(url)>/`` (with ``url.txt`` naming the index), so a warm cache of
+    one index never answers for another."""
 
     def __init__(self, url: str, cache_dir: Path, ttl: float = 3600.0, timeout: float = 60.0, offline: bool = False) -> None:
         self.url = url.rstrip("/")
-        self.cache_dir = cache_dir
+        self.cache_dir = cache_dir / index_cache_key(self.url)
         self.ttl = ttl
         self.timeout = timeout
         self.offline = offline
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._memory: dict[str, list[IndexFile]] = {}
+        self._url_recorded = False
 
     def files(self, name: str) -> list[IndexFile]:
         key = canonicalize_name(name)
@@ -118,16 +138,25 @@ class SimpleJsonIndex:
             return cached.read_bytes()
         except OSError:
             if self.offline:
-                raise OfflineMiss(f"{wheel.filename}: its METADATA is not in the local cache {cached}") from None
+                raise OfflineMiss(f"{wheel.filename}: its METADATA is not in the local cache of {self.url} ({cached})") from None
         try:
             data = self._get(wheel.url + ".metadata", accept="*/*")
         except SourceError:
             data = read_remote_wheel_metadata(wheel.url, wheel.filename, self.timeout)
         else:
             if wheel.metadata_sha256 and hashlib.sha256(data).hexdigest() != wheel.metadata_sha256:
-                raise SourceError(f"{wheel.filename}.metadata: sha256 mismatch with the index")
-        atomic_write_bytes(cached, data)
+                raise SourceError(f"{wheel.filename}.metadata: sha256 mismatch with the index {self.url}")
+        self._store(cached, data)
         return data
+
+    def _store(self, path: Path, data: bytes) -> None:
+        """Write one cache entry; the first also records, for humans, which index this directory holds."""
+        if not self._url_recorded:
+            record = self.cache_dir / "url.txt"
+            if not record.exists():
+                atomic_write_bytes(record, f"{_redacted(self.url)}\n".encode())
+            self._url_recorded = True
+        atomic_write_bytes(path, data)
 
     def _get(self, url: str, accept: str) -> bytes:
         request = urllib.request.Request(url, headers={"Accept": accept, "User-Agent": "wheelwright"})
@@ -141,14 +170,14 @@ class SimpleJsonIndex:
             raise SourceError(f"{url}: unreachable ({exc})") from None
 
     def _page(self, name: str) -> dict[str, Any]:
-        cached = self.cache_dir / f"{name}.json"
+        cached = self.cache_dir / "pages" / f"{name}.json"
         if self.offline:
             try:
                 return _json_object(cached.read_bytes())
             except OSError:
-                raise OfflineMiss(f"{name}: its index page is not in the local cache {cached}") from None
+                raise OfflineMiss(f"{name}: its index page is not in the local cache of {self.url} ({cached})") from None
             except ValueError:
-                raise OfflineMiss(f"{name}: its cached index page {cached} is corrupt") from None
+                raise OfflineMiss(f"{name}: its cached index page {cached} from {self.url} is corrupt") from None
         try:
             if self.ttl > 0 and time.time() - cached.stat().st_mtime < self.ttl:
                 return _json_object(cached.read_bytes())
@@ -166,9 +195,9 @@ class SimpleJsonIndex:
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             if cached.exists():  # offline but cached: stale data beats no data
                 return _json_object(cached.read_bytes())
-            raise SourceError(f"{url}: index unreachable ({exc}) and nothing cached") from None
+            raise SourceError(f"{name}: index {self.url} unreachable ({exc}) and nothing cached from it") from None
         data = _json_object(body)
-        atomic_write_bytes(cached, body)
+        self._store(cached, body)
         return data
 
 

@@ -57,21 +57,22 @@ def fetch_git(source: SourceDistribution, cache_dir: Path, *, offline: bool = Fa
         target = cache_dir / commit / source.filename
         if not target.exists():
             with atomic_writer(target) as out:
-                _deterministic_tar(checkout, f"{source.name.replace('-', '_')}-{source.version}", out)
+                deterministic_tar(checkout, f"{source.name.replace('-', '_')}-{source.version}", out)
     return target, commit
 
 
-def _deterministic_tar(tree: Path, prefix: str, out: BinaryIO) -> None:
-    """Sorted members, fixed owners and times, no .git: the same commit always packs to the same bytes."""
+def deterministic_tar(tree: Path, prefix: str, out: BinaryIO, skip: frozenset[str] = frozenset({".git"})) -> None:
+    """Sorted members, fixed owners and times, no .git: the same commit (or tree) always packs to the same bytes."""
     with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for path in sorted(tree.rglob("*")):
             relative = path.relative_to(tree)
-            if ".git" in relative.parts:
+            if skip & set(relative.parts):
                 continue
             info = tar.gettarinfo(str(path), arcname=f"{prefix}/{relative}")
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             info.mtime = 315532800
+            info.mode = 0o755 if info.isdir() or info.mode & 0o100 else 0o644  # not the umask of whoever checked it out
             if info.isfile():
                 with open(path, "rb") as handle:
                     tar.addfile(info, handle)

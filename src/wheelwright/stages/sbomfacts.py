@@ -42,7 +42,7 @@ class SourceFacts(_Facts):
     """What the wheel was built from: an sdist (url + sha256), a git checkout (url + commit [+ tag]), or, for a
     prebuilt vendor wheel, that wheel (url + sha256)."""
 
-    kind: Literal["sdist", "git", "wheel"]
+    kind: Literal["sdist", "git", "wheel", "local"]  # local: a local sdist or source directory, by its archive's sha256
     url: str
     sha256: str | None = None
     commit: str | None = None
@@ -52,7 +52,7 @@ class SourceFacts(_Facts):
         super().__post_init__()
         if self.kind == "git" and not self.commit:
             raise ValueError(f"git source {self.url}: needs the commit that was built")
-        if self.kind in ("sdist", "wheel") and not self.sha256:
+        if self.kind in ("sdist", "wheel", "local") and not self.sha256:
             raise ValueError(f"{self.kind} source {self.url}: needs its sha256")
 
     @classmethod

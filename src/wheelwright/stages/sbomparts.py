@@ -76,7 +76,7 @@ def _source_component(facts: WheelFacts, ref_prefix: str) -> Component:
         version, hashes = source.tag or source.commit, []
     else:
         assert source.sha256
-        kind = ExternalReferenceType.SOURCE_DISTRIBUTION if source.kind == "sdist" else ExternalReferenceType.DISTRIBUTION
+        kind = ExternalReferenceType.SOURCE_DISTRIBUTION if source.kind in ("sdist", "local") else ExternalReferenceType.DISTRIBUTION
         file_name = PurePosixPath(source.url.split("#", 1)[0].split("?", 1)[0]).name or None
         purl = wheel_purl(facts.name, facts.version, file_name=file_name)
         refs = [ExternalReference(type=kind, url=XsUri(source.url), hashes=[_hash(source.sha256)])]
