@@ -34,7 +34,7 @@ from wheelwright.plan.resolve import Plan, plan_install_tree
 from wheelwright.plan.sourcerefs import declared_source, prebuilt_wheel
 from wheelwright.plan.walk import Walk, pick
 from wheelwright.recipes.book import RecipeBook
-from wheelwright.recipes.patches import Patch, find_patches
+from wheelwright.recipes.patches import Patch, find_patches, patch_problems
 from wheelwright.remote.index import PackageIndex, SourceDistribution
 from wheelwright.remote.sources import UnpackLimits, fetch_source
 from wheelwright.run.cache import RecordStore
@@ -186,6 +186,11 @@ class Planner:
                 notes += [n for n in walk.notes if n not in notes]
             if not self._dirty:
                 break
+        planned: dict[str, set[str]] = {}
+        for spec in nodes.values():
+            planned.setdefault(spec.name, set()).add(spec.version)
+        for text in patch_problems(self.s.project.patches_dir, planned, self.s.variant_names):
+            self.announce(text)
         return BuildGraph(variant=self.s.variant.label, pythons=tuple(i.version for i in self.s.interpreters),
                           requested=tuple(str(r) for r in self.requirements), nodes=nodes, edges=tuple(edges), notes=tuple(notes))
 

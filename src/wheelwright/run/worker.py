@@ -181,7 +181,9 @@ class Stages:
         shutil.rmtree(work, ignore_errors=True)
         tree = unpack_sdist(archive, work / "src", self.s.unpack_limits)
         apply_patches(patches, tree, log)
-        crates = vendor_crates(tree, self.s.cache_dir / "crates", work, log, offline=self.s.offline)
+        declared = read_build_system(tree, spec.id)  # how it builds, not any Cargo.toml in it, says whether cargo runs
+        crates = vendor_crates(tree, self.s.cache_dir / "crates", work, log, requires=declared.requires, backend=declared.backend,
+                               extra_requires=spec.recipe.added_build_requires, offline=self.s.offline)
         loaded = self.book.get(spec.name)
         ctx = self._context(spec, source_dir=tree, log=log)
         call_hook_safely(f"{spec.recipe.recipe or 'recipe'} prepare", lambda: loaded.prepare(ctx))
@@ -301,6 +303,7 @@ class Stages:
         from wheelwright.stages.sbom import ComponentFacts, SourceFacts, finalize_wheel
 
         source = (SourceFacts.git(spec.source.url, prepared.identity, spec.source.git_ref) if spec.source.git_ref
+                  else SourceFacts(kind="local", url=Path(spec.source.local_path).as_uri(), sha256=spec.source.sha256) if spec.source.local_path
                   else SourceFacts.sdist(spec.source.url, spec.source.sha256 or ""))
         components = [ComponentFacts(name=r.name, version=r.version, wheel_filename=r.wheel.name if r.wheel else None, sha256=r.sha256,
                                      variant=self.s.variant.label) for r in runtime]
@@ -336,9 +339,23 @@ class Stages:
         variables = self.build_environment_variables(spec, prepared)
         if env_dir.is_dir():
             return self.environments.open(env_dir, variables)
+        self._log_environment(variables, log)  # once per log: a reused environment was made (and logged) by an earlier step of this log
         env = self.environments.create(env_dir, self.s.interpreters[spec.python].path, variables, log)
         env.install([w.path for w in first], log)
         return env
+
+    #: Variables whose values the log shows as ``***``: a name holding one of these looks like a secret.
+    SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL")
+
+    @classmethod
+    def _log_environment(cls, variables: Mapping[str, str], log: IO[str]) -> None:
+        """The environment this build got (after the allow-list), sorted, secret-looking values masked."""
+        log.write("# environment (after the allow-list):\n")
+        for key in sorted(variables):
+            value = "***" if any(part in key.upper() for part in cls.SECRET_NAME_PARTS) else variables[key].replace("\n", "\\n")
+            log.write(f"#   {key}={value}\n")
+        log.write("# (backend hooks also get the build environment's bin directory first on PATH)\n")
+        log.flush()
 
     def _backend(self, spec: NodeSpec, prepared: Prepared, env: BuildEnvironment, log: IO[str]) -> Backend:
         variables = self.build_environment_variables(spec, prepared)

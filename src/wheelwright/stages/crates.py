@@ -7,6 +7,10 @@ a cache keyed by the tree's manifests and lock files, then hands the build a CAR
 source replacement cargo printed for it (crates-io and any git sources point at that directory)
 and the network forbidden. The crates vendored are
 recorded (name, version, checksum) for the SBOM.
+
+Whether a tree builds Rust is decided from how it builds (its [build-system], [tool.maturin], the recipe's
+added build requirements), never from a Cargo.toml found somewhere in it: meson's sdist carries them as
+test data.
 """
 
 from __future__ import annotations
@@ -14,19 +18,28 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import tomllib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+from packaging.utils import canonicalize_name
 
 from wheelwright.errors import OfflineMiss, SourceError
 from wheelwright.stages.sbomfacts import CrateFacts
 
 #: Directories whose Cargo.toml files are not the package's own build (fixtures, fuzzers, vendored copies).
 _SKIP = frozenset({"target", "vendor", ".cargo", "tests", "test", "examples", "benches", "fuzz", "docs", ".git"})
+
+#: Build requirements (canonical names) whose builds run cargo.
+RUST_BUILD_TOOLS = frozenset({"maturin", "setuptools-rust"})
+
+_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,36 @@ class VendoredCrates:
         return {"CARGO_HOME": str(self.cargo_home), "CARGO_NET_OFFLINE": "true"}
 
 
+def needs_rust(build_system_requires: Iterable[str], backend: str, pyproject_data: Mapping[str, Any], extra_requires: Iterable[str] = ()) -> bool:
+    """Whether the build runs cargo: the maturin backend, a [tool.maturin] table, or maturin / setuptools-rust among
+    the [build-system] requires or the recipe's added build requirements. Cargo.toml files in the tree decide
+    nothing: an sdist may carry them only as data (meson's test cases), and vendoring those fails offline."""
+    if backend.partition(":")[0].strip().split(".")[0] == "maturin":
+        return True
+    tool = pyproject_data.get("tool")
+    if isinstance(tool, Mapping) and isinstance(tool.get("maturin"), Mapping):
+        return True
+    names = (match.group(1) for req in (*build_system_requires, *extra_requires) if (match := _NAME.match(req)))
+    return any(canonicalize_name(name) in RUST_BUILD_TOOLS for name in names)
+
+
+def rust_manifests(source_dir: Path, pyproject_data: Mapping[str, Any]) -> list[Path]:
+    """The manifests a Rust build compiles: [tool.maturin] manifest-path when it names one, else the tree's top
+    Cargo.toml files; an error naming the package when there are none."""
+    tool = pyproject_data.get("tool")
+    maturin = tool.get("maturin") if isinstance(tool, Mapping) else None
+    path = maturin.get("manifest-path") if isinstance(maturin, Mapping) else None
+    if isinstance(path, str):
+        manifest = Path(os.path.normpath(source_dir / path))
+        if not manifest.resolve().is_relative_to(source_dir.resolve()) or not manifest.is_file():
+            raise SourceError(f"{source_dir.name}: its [tool.maturin] manifest-path {path!r} is not a file in its source tree")
+        return [manifest]
+    manifests = cargo_manifests(source_dir)
+    if not manifests:
+        raise SourceError(f"{source_dir.name}: it builds Rust (maturin or setuptools-rust) but its source tree has no Cargo.toml")
+    return manifests
+
+
 def cargo_manifests(source_dir: Path) -> list[Path]:
     """The tree's top Cargo.toml files: nested ones are covered by the workspace or path deps above them."""
     found: list[Path] = []
@@ -51,12 +94,15 @@ def cargo_manifests(source_dir: Path) -> list[Path]:
     return found
 
 
-def vendor_crates(source_dir: Path, cache_dir: Path, work_dir: Path, log: IO[str], *, offline: bool = False) -> VendoredCrates | None:
-    """Vendor every crate the tree's Rust code needs, outside the build's network namespace; None when
-    the tree has no Rust. Lock files cargo writes (an sdist without Cargo.lock) are put into the tree."""
-    manifests = cargo_manifests(source_dir)
-    if not manifests:
+def vendor_crates(source_dir: Path, cache_dir: Path, work_dir: Path, log: IO[str], *, requires: Sequence[str], backend: str,
+                  extra_requires: Sequence[str] = (), offline: bool = False) -> VendoredCrates | None:
+    """Vendor every crate the tree's Rust code needs, outside the build's network namespace; None when the
+    build is not a Rust one (``requires`` and ``backend``: the tree's [build-system]; ``extra_requires``: the
+    recipe's added build requirements). Lock files cargo writes (an sdist without Cargo.lock) are put into the tree."""
+    pyproject = _pyproject(source_dir)
+    if not needs_rust(requires, backend, pyproject, extra_requires):
         return None
+    manifests = rust_manifests(source_dir, pyproject)
     key = _key(source_dir)
     entry = cache_dir / key
     if not (entry / "config.toml").is_file():
@@ -68,9 +114,29 @@ def vendor_crates(source_dir: Path, cache_dir: Path, work_dir: Path, log: IO[str
     cargo_home = work_dir / "cargo-home"
     cargo_home.mkdir(parents=True, exist_ok=True)
     (cargo_home / "config.toml").write_text((entry / "config.toml").read_text() + "\n[net]\noffline = true\n")
-    crates = _locked_crates([m.parent / "Cargo.lock" for m in manifests])
+    crates = _locked_crates([_lock_of(m, source_dir) for m in manifests])
     log.write(f"# vendored {len(crates)} crates from {entry / 'vendor'}; the build gets CARGO_HOME={cargo_home} (offline)\n")
     return VendoredCrates(cargo_home, crates)
+
+
+def _pyproject(source_dir: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads((source_dir / "pyproject.toml").read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SourceError(f"{source_dir.name}: pyproject.toml is not valid TOML: {exc}") from None
+
+
+def _lock_of(manifest: Path, source_dir: Path) -> Path:
+    """The Cargo.lock a manifest resolves with: its own, else its workspace's above it (a maturin manifest-path
+    into a workspace member), else where cargo writes it beside the manifest."""
+    for directory in (manifest.parent, *manifest.parent.parents):
+        if not directory.is_relative_to(source_dir):
+            break
+        if (directory / "Cargo.lock").is_file() and (directory / "Cargo.toml").is_file():
+            return directory / "Cargo.lock"
+    return manifest.parent / "Cargo.lock"
 
 
 def _key(source_dir: Path) -> str:
@@ -110,7 +176,7 @@ def _vendor(source_dir: Path, manifests: list[Path], entry: Path, log: IO[str]) 
         # cargo prints the source replacement the vendored tree needs: crates-io, and every git source too
         (staging / "config.toml").write_text(result.stdout.replace(str(staging / "vendor"), str(entry / "vendor")))
         for manifest in manifests:
-            lock = manifest.parent / "Cargo.lock"
+            lock = _lock_of(manifest, source_dir)
             if lock.is_file():
                 target = staging / "locks" / lock.relative_to(source_dir)
                 target.parent.mkdir(parents=True, exist_ok=True)
