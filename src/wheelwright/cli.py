@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -27,7 +28,7 @@ from wheelwright.app import open_index
 from wheelwright.recipes.api import declared_renames, recipe_names
 from wheelwright.config.renames import load_renames
 from wheelwright.plan.graph import BuildGraph
-from wheelwright.run.events import TextReporter
+from wheelwright.run.events import Note, TextReporter
 from wheelwright.remote.sources import UnpackLimits
 from wheelwright.sessions import engine_sessions
 from wheelwright.config.toolchain import check_toolchain
@@ -84,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--python", default="3.11", metavar="X.Y[,X.Y]", help="target interpreter(s) (default 3.11); several share one plan")
     build.add_argument("--output-dir", type=Path, help="default: build/<variant>")
     build.add_argument("--cache-dir", type=Path, help="downloads and uv cache (default: ~/.cache/wheelwright)")
-    build.add_argument("--sbom-dir", type=Path, help="default: sbom/<variant>")
+    build.add_argument("--sbom-dir", type=Path, help="default: <output-dir>/sbom, beside the index it describes")
     build.add_argument("--index-url", default=PYPI_SIMPLE)
     build.add_argument("--refresh", action="store_true", help="re-read the index instead of using cached pages")
     build.add_argument("--offline", action="store_true", help="no network at all: index pages, metadata and sources from the local cache only")
@@ -124,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     licenses = sub.add_parser("licenses", help="licence report of a variant's built wheels (from their SBOMs)")
     licenses.add_argument("--variant", default="cpu")
     licenses.add_argument("--accelerator-version", metavar="V")
-    licenses.add_argument("--sbom-dir", type=Path, help="default: sbom/<variant>")
+    licenses.add_argument("--output-dir", type=Path, help="the index to report on (default: build/<variant>); its index.json names every wheel's SBOM")
     licenses.add_argument("--strict", action="store_true", help="exit 1 on an unknown licence or a grafted proprietary library")
     inspect = sub.add_parser("inspect", help="which GPU code each ELF file of a wheel carries (no toolkit needed)")
     inspect.add_argument("wheels", nargs="+", type=Path, metavar="WHEEL")
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             return _lock(args, project, select_variant(variants, args.variant, args.accelerator_version))
         if args.command == "licenses":
             variant = select_variant(variants, args.variant, args.accelerator_version)
-            report = license_report(args.sbom_dir or project.root / "sbom" / variant.label)
+            report = license_report((args.output_dir or project.output_dir(variant.label)).resolve())
             print(report.render())
             return 1 if args.strict and report.problems else 0
         if args.command == "verify":
@@ -313,6 +314,7 @@ def _build(args: argparse.Namespace, project: Project, variants: dict[str, Varia
     pythons = interpreters(",".join(plan_file.pythons) if plan_file else args.python)
     jobs_per_build = build_jobs(args.jobs, args.build_jobs)
     sde = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))
+    run_id = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}"
     limits = UnpackLimits(args.max_unpack_files, args.max_unpack_size)
     reporter = TextReporter(sys.stderr)
     planning = make_planner(project, variant, frozenset(variants), inputs, pythons=pythons, index_url=args.index_url,
@@ -330,18 +332,20 @@ def _build(args: argparse.Namespace, project: Project, variants: dict[str, Varia
             atomic_write_text(output_dir / "plan.json", graph.to_json() + "\n")
         settings = StageSettings(project=project, variant=variant, variant_names=frozenset(variants),
                                  interpreters={p.version: p for p in pythons}, output_dir=output_dir, cache_dir=cache_dir,
-                                 sbom_dir=(args.sbom_dir.resolve() if args.sbom_dir else project.root / "sbom" / variant.label),
+                                 sbom_dir=(args.sbom_dir.resolve() if args.sbom_dir else output_dir / "sbom"), run_id=run_id,
                                  build_jobs=jobs_per_build, source_date_epoch=sde, network=network, offline=args.offline,
                                  unpack_limits=limits, constraint_files=tuple(planning.constraints.files))
         stages = Stages(settings, book=planning.book, repairer=AuditwheelRepairer.for_variant(variant, source_date_epoch=sde),
                         environments=UvEnvironments(cache_dir / "uv"), renames=planning.renames)
         stages.local.remove_partial_files()  # a killed publish leaves a hidden temp file; the index never listed it
+        for change in stages.local.reconcile(variant.label):
+            reporter.report(Note(f"index manifest: {change}"))
         executor = Executor(stages, reporter, planner=planning.planner, jobs=args.jobs, keep_going=args.keep_going, only=only,
                             wheels=wheel_source(args.from_index) if args.from_index else (DirectoryWheels(output_dir / "simple") if only is not None else None),
                             forced=forced)
         result = executor.run(graph)
         if result.failures:
-            write_outputs(result, settings, network=network, full=False, python=pythons)
+            write_outputs(result, settings, network=network, full=False, python=pythons, failed=True)
             raise BuildFailures(result.failures)
         rebuilt = result.graph.generation > 0 or any(o.status == "built" for o in result.outcomes)
         final = planning.planner.plan() if rebuilt and only is None and plan_file is None else result.graph  # keys of what was just built

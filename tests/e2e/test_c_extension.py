@@ -30,7 +30,7 @@ def test_markupsafe_ships_its_speedups(tmp_path, python):
     with zipfile.ZipFile(wheels[0]) as zf:
         assert any(n.startswith("markupsafe/_speedups.") and n.endswith(".so") for n in zf.namelist())
         assert any(n.endswith(".dist-info/sboms/wheelwright.cdx.json") for n in zf.namelist())
-    sbom = json.loads((project / "sbom" / "cpu" / f"{wheels[0].name}.cdx.json").read_text())
+    sbom = json.loads((output / "sbom" / f"{wheels[0].name}.cdx.json").read_text())
     assert sbom["metadata"]["component"]["hashes"][0]["content"] == hashlib.sha256(wheels[0].read_bytes()).hexdigest()
     from wheelwright.config.interpreters import find_interpreter
 

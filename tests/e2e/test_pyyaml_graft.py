@@ -30,7 +30,7 @@ def test_pyyaml_grafts_libyaml_and_says_so(tmp_path):
     with zipfile.ZipFile(wheel) as zf:
         libs = [n for n in zf.namelist() if n.startswith("pyyaml.libs/libyaml-")]
     assert len(libs) == 1
-    published = (project / "sbom" / "cpu" / f"{wheel.name}.cdx.json").read_text()
+    published = (output / "sbom" / f"{wheel.name}.cdx.json").read_text()
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(published) is None
     grafted = [c for c in json.loads(published)["components"]
                if {"name": "wheelwright:role", "value": "grafted-library"} in c.get("properties", [])]

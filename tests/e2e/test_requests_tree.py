@@ -176,7 +176,7 @@ def test_every_wheel_has_a_valid_cyclonedx_sbom_embedded_and_beside_the_index(bu
     graph = _graph(output)
     for node in graph["nodes"]:
         wheel = next((output / "simple" / node["name"]).glob(node["wheel"]))
-        published = (project / "sbom" / "cpu" / f"{wheel.name}.cdx.json").read_text()
+        published = (output / "sbom" / f"{wheel.name}.cdx.json").read_text()
         assert validator.validate_str(published) is None, wheel.name
         document = json.loads(published)
         main = document["metadata"]["component"]
@@ -189,19 +189,19 @@ def test_every_wheel_has_a_valid_cyclonedx_sbom_embedded_and_beside_the_index(bu
         with zipfile.ZipFile(wheel) as zf:
             embedded = [n for n in zf.namelist() if n.endswith(".dist-info/sboms/wheelwright.cdx.json")]
             assert len(embedded) == 1 and validator.validate_str(zf.read(embedded[0]).decode()) is None
-    requests_sbom = json.loads(next((project / "sbom" / "cpu").glob("requests-*.whl.cdx.json")).read_text())
+    requests_sbom = json.loads(next((output / "sbom").glob("requests-*.whl.cdx.json")).read_text())
     runtime = {c["name"]: c["version"] for c in requests_sbom["components"] if c.get("scope") == "required"}
     versions = {n["name"]: n["version"] for n in graph["nodes"]}
     assert runtime == {name: versions[name] for name in ("certifi", "charset-normalizer", "idna", "urllib3")}
-    stack = (project / "sbom" / "cpu" / "stack.cdx.json").read_text()
+    stack = (output / "sbom" / "stack.cdx.json").read_text()
     assert validator.validate_str(stack) is None
     assert len(json.loads(stack)["components"]) >= len(graph["nodes"])
 
 
 def test_licence_report_names_every_package(built):
     project, output = built
-    run = subprocess.run([sys.executable, "-m", "wheelwright", "--project", str(project), "licenses", "--variant", "cpu", "--strict"],
-                         capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "wheelwright", "--project", str(project), "licenses", "--variant", "cpu", "--strict",
+                          "--output-dir", str(output)], capture_output=True, text=True)
     graph = _graph(output)
     for node in graph["nodes"]:
         assert node["name"] in run.stdout

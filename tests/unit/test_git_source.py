@@ -42,7 +42,7 @@ def test_a_git_sourced_package_builds_from_its_pinned_commit(workspace, fake_pyp
     node = next(n for n in graph["nodes"] if n["name"] == "gitpkg")
     assert node["source"]["url"] == repo.as_uri() and node["source"]["git_commit"] == commit
     (wheel,) = (workspace.output / "simple" / "gitpkg").glob("*.whl")
-    sbom = json.loads((workspace.root / "sbom" / "cpu" / f"{wheel.name}.cdx.json").read_text())
+    sbom = json.loads((workspace.output / "sbom" / f"{wheel.name}.cdx.json").read_text())
     ancestor = sbom["metadata"]["component"]["pedigree"]["ancestors"][0]
     assert commit in json.dumps(ancestor)
     assert workspace.build(capsys, "gitpkg").code == 0 and workspace.statuses()["gitpkg==2.0"] == "cached"

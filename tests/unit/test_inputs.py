@@ -89,8 +89,9 @@ def test_a_local_sdist_and_a_source_directory_are_built_as_local_sources(workspa
     assert run.code == 0, run.err
     spec = next(s for s in _graph(workspace).nodes.values() if s.name == "mine")
     assert (spec.version, spec.source.kind, spec.source.local_path, spec.source.sha256) == ("1.0", "local", str(archive), hashlib.sha256(data).hexdigest())
-    sbom = json.loads(next((workspace.root / "sbom" / "cpu").glob("mine-1.0-*.cdx.json")).read_text())
-    sources = [c for c in sbom["components"] if any(p["value"] == "source-local" for p in c.get("properties", []))]
+    sbom = json.loads(next((workspace.output / "sbom").glob("mine-1.0-*.cdx.json")).read_text())
+    sources = [c for c in sbom["metadata"]["component"]["pedigree"]["ancestors"]
+               if {"name": "wheelwright:role", "value": "source-local"} in c.get("properties", [])]
     assert sources and sources[0]["hashes"][0]["content"] == hashlib.sha256(data).hexdigest()
 
     tree = tmp_path / "src" / "other"
@@ -128,7 +129,7 @@ def test_direct_references(workspace, fake_pypi, capsys, tmp_path):
 
 
 def test_an_extra_the_project_does_not_define_is_warned(workspace, fake_pypi, capsys):
-    fake_pypi.add(FakeProject("req"))
+    fake_pypi.add(FakeProject("req", requires_dist=["dep; extra == 'socks'"]))
     fake_pypi.add_wheel("req", "1.0", ["dep; extra == 'socks'"])  # METADATA names the extras it has
     fake_pypi.add(FakeProject("dep"))
     run = workspace.build(capsys, "req[nope,socks]")

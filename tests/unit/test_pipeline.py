@@ -64,9 +64,16 @@ def test_changed_patch_rebuilds_that_package_and_what_builds_on_it(workspace, tr
     statuses = workspace.statuses()
     assert statuses == {"tool==1.0": "built", "app==1.0": "built", "toolhelper==1.0": "cached", "dyn==1.0": "cached", "lib==1.0": "cached"}
     after = {p.name: p.read_bytes() for p in workspace.output.glob("simple/*/*.whl")}
-    with zipfile.ZipFile(workspace.output / "simple" / "tool" / "tool-1.0-py3-none-any.whl") as zf:
+    assert all(after[name] == data for name, data in before.items())  # a published file never changes
+    with zipfile.ZipFile(workspace.output / "simple" / "tool" / "tool-1.0-1-py3-none-any.whl") as zf:  # the next build tag
         assert zf.read("tool/__init__.py") == b"TOOL = 2\n"
-    assert before["lib-1.0-py3-none-any.whl"] == after["lib-1.0-py3-none-any.whl"]
+        assert "Build: 1" in zf.read("tool-1.0.dist-info/WHEEL").decode()
+    assert workspace.report()["nodes"]["tool==1.0"]["wheel"] == "tool-1.0-1-py3-none-any.whl"
+    manifest = json.loads((workspace.output / "index.json").read_text())["wheels"]
+    assert "other build inputs" in manifest["tool-1.0-1-py3-none-any.whl"]["build_tag"]["why"]
+    assert manifest["app-1.0-1-py3-none-any.whl"]["build_tag"]["why"] == ("app-1.0-py3-none-any.whl was built with tool-1.0-py3-none-any.whl; "
+                                                                        "this build had tool-1.0-1-py3-none-any.whl")  # its build env moved
+    assert set(manifest) == {p.name for p in workspace.output.glob("simple/*/*.whl")}
 
 
 def test_patch_that_does_not_apply_names_patch_and_hunk(workspace, tree, capsys):
@@ -120,7 +127,10 @@ def test_only_rebuilds_one_package_and_takes_the_rest_from_the_index(workspace, 
     assert statuses["app==1.0"] == "built"
     assert statuses["tool==1.0"] == statuses["toolhelper==1.0"] == statuses["dyn==1.0"] == "index"
     assert "lib==1.0" not in statuses  # its runtime deps are not rebuilt
-    assert (workspace.output / "graph.json").read_text() == graph_before
+    before, after = json.loads(graph_before), json.loads((workspace.output / "graph.json").read_text())
+    assert [n for n in after["nodes"] if n["id"] != "app==1.0"] == [n for n in before["nodes"] if n["id"] != "app==1.0"]
+    app = next(n for n in after["nodes"] if n["id"] == "app==1.0")
+    assert app["wheel_sha256"] == workspace.report()["nodes"]["app==1.0"]["sha256"] and after["updated_by"] == workspace.report()["run"]
 
 
 def test_only_without_a_built_index_says_what_to_do(workspace, tree, capsys):
@@ -209,7 +219,7 @@ def test_killed_publish_leaves_no_partial_wheel(tmp_path):
     index = LocalIndex(tmp_path / "simple")
     (tmp_path / "simple" / "demo").mkdir(parents=True)
     (tmp_path / "simple" / "demo" / ".demo-1.0-py3-none-any.whl.abc.tmp").write_bytes(b"x" * 10)  # as a kill leaves it
-    index.publish(wheel)
+    index.publish(wheel, {"node": "demo==1.0"}, "cpu")
     page = (tmp_path / "simple" / "demo" / "index.html").read_text()
     assert "demo-1.0-py3-none-any.whl#sha256=" in page and ".tmp" not in page
     assert os.path.getsize(tmp_path / "simple" / "demo" / "demo-1.0-py3-none-any.whl") == 1000

@@ -35,7 +35,7 @@ def test_prebuilt_vendor_wheel_is_used_as_is_and_marked(workspace, fake_pypi, ca
         assert not [n for n in zf.namelist() if "/sboms/" in n]
     graph = json.loads((output / "graph.json").read_text())
     assert next(n for n in graph["nodes"] if n["name"] == "vendorlib")["source"]["kind"] == "prebuilt"
-    sbom = json.loads((workspace.root / "sbom" / "tpu-2.9" / f"{published.name}.cdx.json").read_text())
+    sbom = json.loads((workspace.root / "build" / "tpu-2.9" / "sbom" / f"{published.name}.cdx.json").read_text())
     assert {"name": "wheelwright:prebuilt", "value": "true"} in sbom["metadata"]["component"]["properties"]
     assert "prebuilt vendorlib==1.2" in run.err
 

@@ -42,12 +42,24 @@ class LicenseReport:
         return "\n".join(lines)
 
 
-def license_report(sbom_dir: Path) -> LicenseReport:
-    files = sorted(sbom_dir.glob("*.whl.cdx.json"))
+def license_report(output_dir: Path) -> LicenseReport:
+    """One row per wheel the index holds (its manifest, index.json, names each wheel's SBOM): never a wheel
+    of another index, never a stale SBOM of a file the index does not have."""
+    manifest = output_dir / "index.json"
+    if not manifest.is_file():
+        raise WheelwrightError(f"{output_dir}: no index manifest (index.json); build the variant first")
+    wheels = json.loads(manifest.read_text()).get("wheels", {})
+    files = []
+    for filename, entry in sorted(wheels.items()):
+        if not entry.get("sbom"):
+            raise WheelwrightError(f"{manifest}: {filename} has no SBOM on record (published before the manifest?); rebuild it")
+        files.append(output_dir / entry["sbom"])
     if not files:
-        raise WheelwrightError(f"{sbom_dir}: no wheel SBOMs; build the variant first")
+        raise WheelwrightError(f"{manifest}: the index holds no wheels; build the variant first")
     rows = []
     for path in files:
+        if not path.is_file():
+            raise WheelwrightError(f"{path}: the SBOM the index manifest names is missing")
         try:
             document = json.loads(path.read_text())
         except ValueError as exc:

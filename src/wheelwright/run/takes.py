@@ -127,7 +127,8 @@ def take(stages: Stages, spec: NodeSpec, wheels: WheelSource, *, against_plan: b
     if expected is not None and sha != expected:
         source = "the plan" if spec.wheel_sha256 else "the index page"
         raise BuildError(f"{spec.id}: {chosen.filename} from {chosen.location} has sha256 {sha}, but {source} says {expected}; refusing it")
-    published = local if local.parent == stages.s.simple_dir / canonicalize_name(spec.name) else stages.local.publish(local)
+    published = local if local.parent == stages.s.simple_dir / canonicalize_name(spec.name) else \
+        stages.local.publish(local, {**stages.index_entry(spec, spec.cache_key, "index"), "taken_from": chosen.location}, stages.s.variant.label)
     requires = tuple(wheel_requires_dist(published))  # what it needs at run time, for the planner to check against the plan
     return Built(spec.id, published, sha, "index", time.monotonic() - started, requires, requires, "")
 
@@ -140,16 +141,18 @@ def prebuilt(stages: Stages, spec: NodeSpec, runtime: Callable[[Sequence[str]], 
 
     started = time.monotonic()
     path = fetch_sdist(to_distribution(spec.name, spec.version, spec.source), stages.s.cache_dir / "prebuilt", offline=stages.s.offline)
-    published = stages.local.publish(path)  # as-is: no repair, no embedded SBOM, the vendor's bytes
+    requires = tuple(wheel_requires_dist(path))
+    license = license_from_wheel(path)
+    published = stages.local.publish(path, stages.index_entry(spec, None, "prebuilt", sbom=path.name, license=license.expression),
+                                     stages.s.variant.label)  # as-is: no repair, no embedded SBOM, the vendor's bytes
     sha = spec.source.sha256 or sha256_file(published)
-    requires = tuple(wheel_requires_dist(published))
     facts = WheelFacts(
         name=spec.name, version=spec.version, wheel_filename=published.name, wheel_sha256=sha, variant=stages.s.variant.label,
         archs=tuple(stages.s.variant.archs), source=SourceFacts(kind="wheel", url=spec.source.url, sha256=sha),
         patches=(), build_dependencies=(), toolchain=(), constraints=constraint_files(stages.s.constraint_files), grafted=(),
         runtime_dependencies=tuple(ComponentFacts(name=r.name, version=r.version, wheel_filename=r.wheel.name if r.wheel else None,
                                                   sha256=r.sha256, variant=stages.s.variant.label) for r in runtime(requires)),
-        license=license_from_wheel(published), former_names=spec.former_names, prebuilt=True,
+        license=license, former_names=spec.former_names, prebuilt=True,
         source_date_epoch=stages.s.source_date_epoch,
     )
     stages.write_sbom(published.name, wheel_sbom(facts))

@@ -40,6 +40,7 @@ from wheelwright.stages.backend import Backend
 from wheelwright.stages.crates import VendoredCrates, vendor_crates
 from wheelwright.stages.localindex import LocalIndex
 from wheelwright.stages.repair import Repairer
+from wheelwright.stages.wheelfile import set_build_tag
 
 if TYPE_CHECKING:
     from wheelwright.stages.sbomfacts import FileFacts, ToolFacts
@@ -65,6 +66,7 @@ class StageSettings:
     offline: bool = False
     unpack_limits: UnpackLimits = UnpackLimits()
     constraint_files: tuple[Path, ...] = ()
+    run_id: str = "unnamed"  # which run wrote a record, an index entry, a report
 
     @property
     def simple_dir(self) -> Path:
@@ -248,7 +250,7 @@ class Stages:
             requires_dist = tuple(wheel_requires_dist(repaired.wheel))
             payload = self._verify(spec, repaired.wheel, log)
             resolved = runtime(requires_dist)
-            facts_json, published, sbom = self._sbom_and_publish(spec, prepared, repaired, every, resolved, payload, work)
+            facts_json, published, sbom = self._sbom_and_publish(spec, prepared, repaired, every, resolved, payload, work, key)
             log.write(f"# published {published} with its SBOM\n")
         from wheelwright.stages.provenance import facts_from_json
 
@@ -298,7 +300,7 @@ class Stages:
         return verdict.summary()
 
     def _sbom_and_publish(self, spec: NodeSpec, prepared: Prepared, repaired: Any, every: Sequence[InputWheel],
-                          runtime: Sequence[Runtime], payload: tuple[str, ...], work: Path) -> tuple[str, Path, bytes]:
+                          runtime: Sequence[Runtime], payload: tuple[str, ...], work: Path, key: str) -> tuple[str, Path, bytes]:
         from wheelwright.stages.provenance import facts_to_json, gather
         from wheelwright.stages.sbom import ComponentFacts, SourceFacts, finalize_wheel
 
@@ -308,15 +310,50 @@ class Stages:
         components = [ComponentFacts(name=r.name, version=r.version, wheel_filename=r.wheel.name if r.wheel else None, sha256=r.sha256,
                                      variant=self.s.variant.label) for r in runtime]
         toolchain, constraints = self._provenance_inputs(self.s.interpreters[spec.python])
-        facts = gather(name=spec.name, version=spec.version, variant=self.s.variant, source=source, patches=prepared.patches,
-                       project_root=self.s.project.root, build_wheels=[(w.path, w.sha256) for w in sorted(every, key=lambda w: w.path)],
-                       toolchain=toolchain, constraints=constraints,
-                       repaired=repaired, runtime=components, former_names=spec.former_names, source_date_epoch=self.s.source_date_epoch,
-                       gpu_payload=payload, crates=prepared.crates.crates if prepared.crates else ())
-        final, facts, published_sbom = finalize_wheel(facts, repaired.wheel, work / "final" / repaired.wheel.name)
-        published = self.local.publish(final)
+        why = None
+        for _ in range(8):  # each pass may move it to a build tag: its name is in its SBOM, so the SBOM is made again
+            facts = gather(name=spec.name, version=spec.version, variant=self.s.variant, source=source, patches=prepared.patches,
+                           project_root=self.s.project.root, build_wheels=[(w.path, w.sha256) for w in sorted(every, key=lambda w: w.path)],
+                           toolchain=toolchain, constraints=constraints,
+                           repaired=repaired, runtime=components, former_names=spec.former_names, source_date_epoch=self.s.source_date_epoch,
+                           gpu_payload=payload, crates=prepared.crates.crates if prepared.crates else ())
+            final, facts, published_sbom = finalize_wheel(facts, repaired.wheel, work / "final" / repaired.wheel.name)
+            name, differs = self.local.free_name(final.name, facts.wheel_sha256)
+            if name == final.name:
+                break
+            why = why or self._why_other_bytes(differs or name, key, every)
+            tag = int(name[:-4].split("-")[2])
+            repaired = replace(repaired, wheel=set_build_tag(repaired.wheel, work / "tagged" / name, tag))
+        else:
+            raise BuildError(f"{spec.id}: no stable build-tagged name for {final.name}")
+        entry = self.index_entry(spec, key, "built", every=every, payload=payload, sbom=final.name,
+                                 license=facts.license.expression if facts.license else None,
+                                 build_tag={"tag": final.name[:-4].split("-")[2], "why": why} if why else None)
+        published = self.local.publish(final, entry, self.s.variant.label)
         self.write_sbom(published.name, published_sbom)
         return facts_to_json(facts), published, published_sbom
+
+    def _why_other_bytes(self, published: str, key: str, every: Sequence[InputWheel]) -> str:
+        """Why a rebuilt wheel is not the published file of the same name: which build input moved."""
+        entry = self.local.manifest().get(published, {})
+        before, after = set(entry.get("build_environment", ())), {w.path.name for w in every}
+        if entry and before != after:
+            return (f"{published} was built with {', '.join(sorted(before - after)) or 'nothing else'}; "
+                    f"this build had {', '.join(sorted(after - before)) or 'nothing else'}")
+        if entry.get("cache_key") and entry.get("cache_key") != key:
+            return f"{published} had other build inputs (source, patches, recipe or settings: cache key {entry['cache_key'][:12]})"
+        return f"{published} holds other bytes from the same inputs: the build is not reproducible"
+
+    def index_entry(self, spec: NodeSpec, key: str | None, status: str, *, every: Sequence[InputWheel] = (), payload: Sequence[str] = (),
+                    sbom: str | None = None, license: str | None = None, build_tag: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """What the index manifest records for a wheel: enough to say where it came from without this run's files."""
+        return {"node": spec.id, "project": spec.name, "version": spec.version, "python": spec.python, "status": status,
+                "cache_key": key, "run": self.s.run_id, "build_environment": sorted(w.path.name for w in every),
+                "source": {"kind": spec.source.kind, "url": spec.source.url, "sha256": spec.source.sha256 or spec.source.git_commit,
+                           **({"path": spec.source.local_path} if spec.source.local_path else {})},
+                "patches": [{"file": name, "sha256": sha} for name, sha in spec.patches],
+                "sbom": os.path.relpath(self.s.sbom_dir / f"{sbom}.cdx.json", self.s.output_dir) if sbom else None, "license": license, "gpu_payload": list(payload),
+                **({"build_tag": dict(build_tag)} if build_tag else {})}
 
     # ----- environments --------------------------------------------------------------------------
 

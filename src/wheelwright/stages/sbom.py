@@ -192,7 +192,7 @@ def _json(bom: Bom) -> bytes:
 # -- a whole stack -------------------------------------------------------------------------------------------
 
 
-def stack_sbom(variant: str, wheels: Sequence[WheelFacts], edges: Sequence[tuple[str, str]], source_date_epoch: int) -> bytes:
+def stack_sbom(variant: str, wheels: Sequence[WheelFacts], edges: Sequence[tuple[str, str]], source_date_epoch: int, run: str | None = None) -> bytes:
     """One SBOM for every wheel published for a variant, with the runtime dependency graph.
 
     ``edges`` are (parent, child) runtime ("install"/"toplevel") edges between nodes named ``name==version``
@@ -205,7 +205,7 @@ def stack_sbom(variant: str, wheels: Sequence[WheelFacts], edges: Sequence[tuple
         bom_ref=f"stack:{variant}",
         name="wheelwright-stack",
         version=variant,
-        properties=_properties([("wheelwright:variant", variant)]),
+        properties=_properties([("wheelwright:variant", variant), *([("wheelwright:run", run)] if run else [])]),
     )
     ordered = sorted(wheels, key=lambda w: (canonicalize_name(w.name), w.version))
     by_key: dict[str, Component] = {ROOT: stack}

@@ -133,3 +133,22 @@ def _record_with(record: str, member: str, data: bytes, wheel: Path) -> str:
     raise BuildError(f"{wheel.name}: RECORD has no line for {member}")
 
 
+
+
+def set_build_tag(wheel: Path, out: Path, tag: int) -> Path:
+    """``wheel`` as ``out`` (its name carrying build tag ``tag``) with ``Build: tag`` in its WHEEL file, RECORD updated:
+    PEP 427's build number, so pip prefers it over the untagged wheel of the same version and tags."""
+    with zipfile.ZipFile(wheel) as zin:
+        dist_info = find_dist_info(zin, wheel)
+        wheel_name, record_name = f"{dist_info}/WHEEL", f"{dist_info}/RECORD"
+        lines = [line for line in zin.read(wheel_name).decode("utf-8").splitlines() if not line.startswith("Build:")]
+        new = ("\n".join(lines).rstrip("\n") + f"\nBuild: {tag}\n").encode()
+        record = _record_with(zin.read(record_name).decode("utf-8"), wheel_name, new, wheel)
+        with atomic_writer(out) as handle, zipfile.ZipFile(handle, "w") as zout:
+            zout.comment = zin.comment
+            for info in zin.infolist():
+                if info.filename in (wheel_name, record_name):
+                    zout.writestr(clone_info(info), new if info.filename == wheel_name else record)
+                else:
+                    copy_raw(zin, info, zout)
+    return out
