@@ -9,6 +9,7 @@ plans again with it: the same function, never a second decision path.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from packaging.requirements import Requirement
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from wheelwright.config.constraints import Constraints, check_hash_pins
@@ -27,9 +28,9 @@ from wheelwright.config.variants import Variant
 from wheelwright.errors import ResolutionError
 from wheelwright.plan.buildsystem import BuildSystem
 from wheelwright.plan.candidates import choose_sdist
-from wheelwright.plan.graph import BuildGraph, Edge, NodeSpec, SourceRef
+from wheelwright.plan.graph import BuildGraph, Edge, EdgeKind, NodeSpec, SourceRef
 from wheelwright.plan.published import PublishedMetadata, RecipeAwareSource
-from wheelwright.plan.requirements import applicable, renamed, unmarked
+from wheelwright.plan.requirements import applicable, renamed, same_requirements, unmarked
 from wheelwright.plan.resolve import Plan, plan_install_tree
 from wheelwright.plan.sourcerefs import declared_source, prebuilt_wheel
 from wheelwright.plan.walk import Walk, pick
@@ -157,6 +158,37 @@ class Planner:
             kept.append(unmarked(Requirement(str(req))))
         return kept
 
+    def published_choices(self, parent: NodeSpec, kind: EdgeKind) -> Mapping[str, Version]:
+        """What the index's published wheel of ``parent`` was built with (build edges) or resolved at run time (install
+        edges of a build tool), by name: the planner keeps those versions where they still fit, so one package gets one
+        build environment within an index whichever top-level set asks for it (read once per run, from index.json)."""
+        entry = self._published_entries().get((parent.name, parent.version, parent.python))
+        if entry is None:
+            return {}
+        if kind == "install":
+            return {canonicalize_name(n): Version(v) for n, v in entry.get("runtime", {}).items()}
+        result: dict[str, Version] = {}
+        for filename in entry.get("build_environment", ()):
+            name, version, _, _ = parse_wheel_filename(filename)
+            result[name] = version
+        return result
+
+    def _published_entries(self) -> Mapping[tuple[str, str, str], Mapping[str, Any]]:
+        def load() -> dict[tuple[str, str, str], Mapping[str, Any]]:
+            path = self.s.state_dir.parent / "index.json"
+            wheels = json.loads(path.read_text()).get("wheels", {}) if path.is_file() else {}
+            chosen: dict[tuple[str, str, str], tuple[Any, Mapping[str, Any]]] = {}
+            for filename, entry in wheels.items():
+                if "node" not in entry or "python" not in entry:
+                    continue
+                build = parse_wheel_filename(filename)[2]
+                key = (entry["project"], entry["version"], entry["python"])
+                if key not in chosen or build > chosen[key][0]:
+                    chosen[key] = (build, entry)  # the latest build of a release: the highest build tag
+            return {k: v for k, (_, v) in chosen.items()}
+
+        return self.memo("published", None, load)
+
     def announce(self, text: str) -> None:
         """A warning worth a line, said once per run however often the planner plans again."""
         if text not in self._announced:
@@ -255,9 +287,11 @@ class Planner:
             or PublishedMetadata(tuple(requires_dist), None, origin, "built")
         if planned is None or str(planned.version) != spec.version:
             return []  # a build tool: the walk takes its dependencies from the override as it goes
-        self._dirty = True  # the runtime tree is resolved again with it: the walk starts over
         actual = sorted({str(unmarked(r)) for r in applicable(self.overrides[key].requires_dist, interpreter.markers, sorted(planned.extras),
                                                                source=f"{spec.id} {origin}")})
+        if planned.origin is not None and same_requirements(actual, planned.requires):
+            return []  # what the plan read, spelt another way (more_itertools is more-itertools): nothing to re-plan
+        self._dirty = True  # the runtime tree is resolved again with it: the walk starts over
         note = (f"{spec.id}: {origin} requires {actual} but the plan read {sorted(planned.requires)} from "
                 f"{planned.origin or 'nothing (the index publishes no usable metadata)'}")
         self._runtime.clear()
@@ -266,6 +300,6 @@ class Planner:
                 self.runtime(each)
         except ResolutionError as exc:
             raise ResolutionError(f"plan mismatch: {note}; re-planning with it fails: {exc}") from None
-        return [note] if actual != sorted(planned.requires) else []
+        return [note] if not same_requirements(actual, planned.requires) else []
 
 

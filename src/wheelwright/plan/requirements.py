@@ -9,6 +9,7 @@ from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from wheelwright.errors import BuildError
 
@@ -52,3 +53,18 @@ def unmarked(req: Requirement) -> Requirement:
     """Evaluated already: the plan states what this interpreter gets, without the marker."""
     req.marker = None
     return req
+
+
+def same_requirements(a: Iterable[str], b: Iterable[str]) -> bool:
+    """Whether two requirement lists say the same, the way pip compares them: names normalised (``more_itertools``
+    is ``more-itertools``), extras as sets, specifiers as sets, markers as parsed."""
+    return {requirement_key(line) for line in a} == {requirement_key(line) for line in b}
+
+
+def requirement_key(line: str) -> str:
+    req = Requirement(line)
+    extras = f"[{','.join(sorted(canonicalize_name(e) for e in req.extras))}]" if req.extras else ""
+    specifier = ",".join(sorted(str(s) for s in req.specifier))
+    url = f" @ {req.url}" if req.url else ""
+    marker = f" ; {req.marker}" if req.marker else ""
+    return f"{canonicalize_name(req.name)}{extras}{specifier}{url}{marker}"

@@ -106,7 +106,8 @@ class Walk:
         if name != canonicalize_name(req.name):  # aiter -> amd-aiter: the old name never reaches the index
             req = renamed(req, name)
         try:
-            version = pick(self.p, self.interpreter, req, [Version(n.version) for n in self.nodes.values() if n.name == name])
+            recorded = self.p.published_choices(self.nodes[parent], kind).get(name) if parent in self.nodes else None
+            version = pick(self.p, self.interpreter, req, [Version(n.version) for n in self.nodes.values() if n.name == name], recorded)
         except ResolutionError as exc:
             if not self.s.permissive:
                 raise ResolutionError(f"{exc} ({kind} requirement of {parent}: {str(req)!r})") from None
@@ -263,10 +264,14 @@ class Walk:
         return grew
 
 
-def pick(planner: Planner, interpreter: Interpreter, req: Requirement, existing: Iterable[Version]) -> Version:
-    """A build tool's (or a built wheel's) requirement gets the runtime plan's version when it fits, else the
-    newest version already in the graph that fits, else the newest the constraints allow."""
+def pick(planner: Planner, interpreter: Interpreter, req: Requirement, existing: Iterable[Version], recorded: Version | None = None) -> Version:
+    """A build tool's (or a built wheel's) requirement gets the version the index's published wheel of its parent was
+    built with (``recorded``) when it fits, so that a published wheel keeps its build environment whichever top-level
+    set asks for it; else the runtime plan's version when it fits, else the newest version already in the graph that
+    fits, else the newest the constraints allow."""
     spec = req.specifier & planner.constraints(interpreter).specifier_for(req.name)
+    if recorded is not None and spec.contains(recorded, prereleases=True):
+        return recorded
     planned = planner.runtime(interpreter).packages.get(NormalizedName(canonicalize_name(req.name)))
     if planned is not None and spec.contains(planned.version, prereleases=True):
         return planned.version

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from wheelwright.errors import BuildError, CycleError, WheelwrightError
 from wheelwright.plan.graph import BuildGraph, EdgeKind, NodeSpec, find_cycle
 from wheelwright.plan.planner import BuiltFacts, Discovery, Planner
-from wheelwright.plan.requirements import applicable, unmarked
+from wheelwright.plan.requirements import applicable, same_requirements, unmarked
 from wheelwright.run.events import NodeFailed, NodeFinished, NodeSkipped, NodeStarted, Note, Reporter
 from wheelwright.run.scheduler import Task, run_tasks
 from wheelwright.run.takes import WheelSource, prebuilt, take
@@ -207,8 +207,8 @@ class Executor:
         if spec.requires is None:
             return False
         python = self.stages.s.interpreters[spec.python]
-        actual = sorted({str(unmarked(r)) for r in applicable(requires_dist, python.markers, spec.extras, source=f"{spec.id} Requires-Dist")})
-        return actual == sorted(set(spec.requires))
+        actual = {str(unmarked(r)) for r in applicable(requires_dist, python.markers, spec.extras, source=f"{spec.id} Requires-Dist")}
+        return same_requirements(actual, spec.requires)
 
     # ----- work (worker threads: read one snapshot, touch only their node) -----------------------
 
@@ -271,8 +271,10 @@ class Executor:
         planner's choice (a wheel whose dependencies nobody published learns them only from its build)."""
         python = self.stages.s.interpreters[spec.python]
         result = []
+        planned = {view.graph.nodes[e.child].name: view.graph.nodes[e.child].version for e in view.graph.edges
+                   if e.parent == spec.id and e.kind == "install" and e.child in view.graph.nodes}  # the graph's decision first
         for req in applicable(requires_dist, python.markers, spec.extras, source=f"{spec.id} Requires-Dist"):
-            version = self.planner.choose_version(req, view.graph, spec.python)
+            version = planned.get(self.planner.renames.current(req.name)) or self.planner.choose_version(req, view.graph, spec.python)
             if version is None:
                 continue
             node = next((n for n in view.graph.by_name(self.planner.renames.current(req.name)) if n.version == version and n.python == spec.python), None)

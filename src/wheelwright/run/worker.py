@@ -326,7 +326,7 @@ class Stages:
             repaired = replace(repaired, wheel=set_build_tag(repaired.wheel, work / "tagged" / name, tag))
         else:
             raise BuildError(f"{spec.id}: no stable build-tagged name for {final.name}")
-        entry = self.index_entry(spec, key, "built", every=every, payload=payload, sbom=final.name,
+        entry = self.index_entry(spec, key, "built", every=every, payload=payload, sbom=final.name, runtime=runtime,
                                  license=facts.license.expression if facts.license else None,
                                  build_tag={"tag": final.name[:-4].split("-")[2], "why": why} if why else None)
         published = self.local.publish(final, entry, self.s.variant.label)
@@ -345,10 +345,12 @@ class Stages:
         return f"{published} holds other bytes from the same inputs: the build is not reproducible"
 
     def index_entry(self, spec: NodeSpec, key: str | None, status: str, *, every: Sequence[InputWheel] = (), payload: Sequence[str] = (),
-                    sbom: str | None = None, license: str | None = None, build_tag: Mapping[str, str] | None = None) -> dict[str, Any]:
+                    sbom: str | None = None, license: str | None = None, build_tag: Mapping[str, str] | None = None,
+                    runtime: Sequence[Runtime] = ()) -> dict[str, Any]:
         """What the index manifest records for a wheel: enough to say where it came from without this run's files."""
         return {"node": spec.id, "project": spec.name, "version": spec.version, "python": spec.python, "status": status,
                 "cache_key": key, "run": self.s.run_id, "build_environment": sorted(w.path.name for w in every),
+                "runtime": {r.name: r.version for r in runtime},
                 "source": {"kind": spec.source.kind, "url": spec.source.url, "sha256": spec.source.sha256 or spec.source.git_commit,
                            **({"path": spec.source.local_path} if spec.source.local_path else {})},
                 "patches": [{"file": name, "sha256": sha} for name, sha in spec.patches],
