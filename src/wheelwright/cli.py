@@ -344,6 +344,8 @@ def _build(args: argparse.Namespace, project: Project, variants: dict[str, Varia
                             wheels=wheel_source(args.from_index) if args.from_index else (DirectoryWheels(output_dir / "simple") if only is not None else None),
                             forced=forced)
         result = executor.run(graph)
+        planning.planner.check_extras(result.graph, {o.node: output_dir / "simple" / canonicalize_name(result.graph.nodes[o.node].name) / o.wheel
+                                                     for o in result.outcomes if o.node in result.graph.nodes and o.wheel})
         if result.failures:
             write_outputs(result, settings, network=network, full=False, python=pythons, failed=True)
             raise BuildFailures(result.failures)

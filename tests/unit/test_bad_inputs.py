@@ -84,7 +84,36 @@ def _gpu_recipe(ws, pypi):
     ws.write("recipes/gpu.py", "from wheelwright import Recipe\nrecipe = Recipe('gpu')\n\n@recipe.env('rocm')\ndef env(ctx):\n    return {}\n")
 
 
+def _other_sdist(ws, pypi):
+    filename, data = FakeProject("other").sdist()
+    ws.write(f"pkgs/{filename}", "")
+    (ws.root / "pkgs" / filename).write_bytes(data)
+
+
+def _dynamic_tree(ws, pypi):
+    ws.write("src/dyn/pyproject.toml", '[project]\nname = "dyn"\ndynamic = ["version"]\n[build-system]\nrequires = []\nbuild-backend = "x"\n')
+
+
+ZEROS = "0" * 64
+
 CASES = [
+    Case("requirements-file-missing", lambda ws, pypi: None, ("-r", "{root}/nope.txt"), "-r {root}/nope.txt: no such file"),
+    Case("nested-requirements-missing", _write("reqs.txt", "ok\n-r more.txt\n"), ("-r", "{root}/reqs.txt"), "reqs.txt:2: '-r more.txt': included file"),
+    Case("editable-in-requirements", _write("reqs.txt", "ok\n-e ./src/foo\n"), ("-r", "{root}/reqs.txt"), "reqs.txt:2: -e in a requirements file"),
+    Case("index-option-in-requirements", _write("reqs.txt", "--extra-index-url https://x.invalid/simple\nok\n"), ("-r", "{root}/reqs.txt"),
+         "reqs.txt:1: --extra-index-url in a requirements file is not supported"),
+    Case("https-direct-reference-without-hash", lambda ws, pypi: None, ("ok @ https://x.invalid/ok-1.0.tar.gz",), "must pin its content with #sha256="),
+    Case("http-direct-reference", lambda ws, pypi: None, (f"ok @ http://x.invalid/ok-1.0.tar.gz#sha256={ZEROS}",), "only https:// and file://"),
+    Case("vcs-direct-reference", lambda ws, pypi: None, ("ok @ git+https://x.invalid/ok.git",), "version-control URLs are not built"),
+    Case("wheel-direct-reference", lambda ws, pypi: None, (f"ok @ https://x.invalid/ok-1.0-py3-none-any.whl#sha256={ZEROS}",), "is a wheel"),
+    Case("direct-reference-download-fails", lambda ws, pypi: None, (f"ok @ https://x.invalid/ok-1.0.tar.gz#sha256={ZEROS}",), "ok-1.0.tar.gz: download from"),
+    Case("direct-reference-wrong-name", _other_sdist, ("ok @ file://{root}/pkgs/other-1.0.tar.gz",), "the source is other 1.0, not ok"),
+    Case("local-path-missing", lambda ws, pypi: None, ("./no/such/pkg",), "looks like a path"),
+    Case("local-tree-dynamic-version", _dynamic_tree, ("{root}/src/dyn",), "its name and version are not static"),
+    Case("requirement-include-in-constraints", _write("constraints/cpu.txt", "-c common.txt\n-r more.txt\n"), ("ok",),
+         "cpu.txt:2: '-r more.txt': pip reads the lines of a -r file inside a constraints file as requirements"),
+    Case("constraint-hash-mismatch", _write("constraints/cpu.txt", f"-c common.txt\nok==1.0 --hash=sha256:{ZEROS}\n"), ("ok",),
+         "cpu.txt:2: 'ok==1.0' pins hashes, and none is ok-1.0.tar.gz's sha256"),
     Case("malformed-constraint", _write("constraints/cpu.txt", "-c common.txt\nfoo ==== 1\n"), ("ok",), "cpu.txt:2: malformed constraint"),
     Case("conflicting-pins", _write("constraints/cpu.txt", "-c common.txt\nok==1.0\nok==2.0\n"), ("ok",), "constraint cpu.txt:2 ok==1.0; cpu.txt:3 ok==2.0"),
     Case("unknown-package", lambda ws, pypi: None, ("no-such-pkg",), "no-such-pkg: no such package"),
@@ -140,6 +169,8 @@ def test_bad_input_is_one_line_nonzero_and_changes_nothing(workspace, fake_pypi,
 
 
 def _check(workspace, capsys, case, before) -> None:
+    args = tuple(a.replace("{root}", str(workspace.root)) for a in case.args)
+    case = Case(case.id, case.setup, args, case.expect.replace("{root}", str(workspace.root)), case.code, case.variant, case.needs_root)
     if case.code == 2:
         with pytest.raises(SystemExit) as exit_info:
             workspace.build(capsys, *case.args, variant=case.variant)

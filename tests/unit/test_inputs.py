@@ -136,3 +136,24 @@ def test_an_extra_the_project_does_not_define_is_warned(workspace, fake_pypi, ca
     assert run.code == 0, run.err
     assert "warning: req 1.0 does not provide the extra 'nope'" in run.err
     assert "extra 'socks'" not in run.err
+
+
+def test_an_unknown_extra_is_warned_from_the_built_wheel_when_nobody_published_metadata(workspace, fake_pypi, capsys):
+    fake_pypi.add(FakeProject("lib2", requires_dist=["dep; extra == 'fast'"]), FakeProject("dep"))
+    run = workspace.build(capsys, "lib2[fast,nope]")
+    assert run.code == 0, run.err
+    assert "warning: lib2 1.0 does not provide the extra 'nope'" in run.err and "extra 'fast'" not in run.err
+    assert "dep" in {s.name for s in _graph(workspace).nodes.values()}
+
+
+def test_patch_layout_problems_are_warned_through_the_cli(workspace, fake_pypi, capsys):
+    fake_pypi.add(FakeProject("jinja2", "3.1.4"))
+    workspace.add_patch("Jinja2", "0001-x.patch", "")
+    workspace.add_patch("jinja2", "0002-y.diff", "")
+    workspace.add_patch("jinja2", "3.1.3/0003-z.patch", "")
+    run = workspace.build(capsys, "jinja2")
+    assert run.code == 0, run.err
+    assert "warning: patches/Jinja2: not a normalised package name" in run.err
+    assert "warning: patches/jinja2/0002-y.diff: not a *.patch file" in run.err
+    assert "warning: patches/jinja2/3.1.3: the plan does not build jinja2 3.1.3 (it builds 3.1.4)" in run.err
+    assert run.err.count("patches/Jinja2: not a normalised") == 1  # said once, however often the planner plans

@@ -124,11 +124,11 @@ def read_lines(path: Path, seen: list[Path] | None = None) -> list[ConstraintLin
         if not text:
             continue
         line = parse_line(path, number, expand_env(text))
-        if line.include is not None and not line.include.exists():
-            line = ConstraintLine(path, number, text, error=f"{text!r}: included file {line.include} not found")
         if line.include is not None and line.include_kind == "requirement":
             line = ConstraintLine(path, number, text, error=f"{text!r}: pip reads the lines of a -r file inside a constraints file as "
                                                             f"requirements, not constraints; include constraints with -c")
+        elif line.include is not None and not line.include.exists():
+            line = ConstraintLine(path, number, text, error=f"{text!r}: included file {line.include} not found")
         result.append(line)
         if line.include is not None:
             result.extend(read_lines(line.include, seen))

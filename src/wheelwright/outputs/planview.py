@@ -147,6 +147,8 @@ def _source(spec: NodeSpec, variant: Variant, wheel_only: frozenset[str], unchec
         if spec.build_system is None:
             unchecked.append(f"source not fetched: {ref.url} lives off PyPI")
         return ref.url, ref.sha256
+    if ref.kind == "local":
+        return f"local {'directory' if ref.local_path and not ref.local_path.endswith(ref.filename) else 'sdist'} {ref.local_path}", ref.sha256
     if not ref.url:
         return "no source: PyPI has no sdist and no recipe declares one", None
     return f"PyPI sdist {ref.url}", ref.sha256

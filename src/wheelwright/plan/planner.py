@@ -30,8 +30,8 @@ from wheelwright.plan.buildsystem import BuildSystem
 from wheelwright.plan.candidates import choose_sdist
 from wheelwright.plan.graph import BuildGraph, Edge, EdgeKind, NodeSpec, SourceRef
 from wheelwright.plan.published import PublishedMetadata, RecipeAwareSource
-from wheelwright.plan.requirements import applicable, renamed, same_requirements, unmarked
-from wheelwright.plan.resolve import Plan, plan_install_tree
+from wheelwright.plan.requirements import applicable, renamed, same_requirements, unmarked, wheel_metadata_field
+from wheelwright.plan.resolve import Plan, missing_extra, plan_install_tree
 from wheelwright.plan.sourcerefs import declared_source, prebuilt_wheel
 from wheelwright.plan.walk import Walk, pick
 from wheelwright.recipes.book import RecipeBook
@@ -188,6 +188,19 @@ class Planner:
             return {k: v for k, (_, v) in chosen.items()}
 
         return self.memo("published", None, load)
+
+    def check_extras(self, graph: BuildGraph, wheels: Mapping[str, Path]) -> None:
+        """Extras asked of a package whose metadata nobody published are checked against the wheel we built (as pip
+        warns at install): its Provides-Extra, plus the extras its Requires-Dist markers name."""
+        for node, wheel in sorted(wheels.items()):
+            spec = graph.nodes.get(node)
+            if spec is None or not spec.extras or not wheel.is_file():
+                continue
+            known = PublishedMetadata(tuple(wheel_metadata_field(wheel, "Requires-Dist")), None, wheel.name,
+                                      provides_extra=tuple(wheel_metadata_field(wheel, "Provides-Extra"))).known_extras() or frozenset()
+            for extra in spec.extras:
+                if canonicalize_name(extra) not in known:
+                    self.announce(missing_extra(spec.name, spec.version, extra))
 
     def announce(self, text: str) -> None:
         """A warning worth a line, said once per run however often the planner plans again."""

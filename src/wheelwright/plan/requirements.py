@@ -16,12 +16,17 @@ from wheelwright.errors import BuildError
 
 def wheel_requires_dist(wheel: Path) -> list[str]:
     """The raw ``Requires-Dist`` lines of a wheel."""
+    return wheel_metadata_field(wheel, "Requires-Dist")
+
+
+def wheel_metadata_field(wheel: Path, field: str) -> list[str]:
+    """Every value of one METADATA field of a wheel (``Requires-Dist``, ``Provides-Extra``)."""
     with zipfile.ZipFile(wheel) as zf:
         names = [n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
         if len(names) != 1:
             raise BuildError(f"{wheel.name}: expected one .dist-info/METADATA, found {len(names)}")
         message = email.parser.BytesParser().parsebytes(zf.read(names[0]), headersonly=True)
-    return [str(value) for value in message.get_all("Requires-Dist") or []]
+    return [str(value) for value in message.get_all(field) or []]
 
 
 def applicable(requirements: Iterable[str], markers: Mapping[str, str], extras: Iterable[str] = (), *, source: str) -> list[Requirement]:

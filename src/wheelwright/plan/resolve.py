@@ -136,6 +136,11 @@ class _Provider(AbstractProvider[Requirement, Candidate, str]):
         return dependencies
 
 
+def missing_extra(name: str, version: object, extra: str) -> str:
+    """pip's words for it."""
+    return f"{name} {version} does not provide the extra '{extra}'"
+
+
 def plan_install_tree(
     requirements: Sequence[Requirement],
     *,
@@ -167,7 +172,7 @@ def plan_install_tree(
         known = metadata.known_extras() if metadata else None
         for extra in sorted(package.extras):
             if known is not None and canonicalize_name(extra) not in known:
-                warnings.append(f"{package.name} {package.version} does not provide the extra '{extra}' (its metadata: {metadata.origin if metadata else '?'})")
+                warnings.append(missing_extra(package.name, package.version, extra))
     edges = [("<toplevel>", provider._name(r.name), str(r)) for r in requirements]
     for package in packages.values():
         for line in package.requires:
