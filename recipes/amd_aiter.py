@@ -3,8 +3,8 @@
 0.1.7.post2.dev18, so released versions come from ROCm/aiter's tags (vLLM's Dockerfile.rocm_base
 builds AITER_BRANCH=v0.1.10.post2 for the rocm-7.1 stack).
 
-ROCm only (setup.py: `raise NotImplementedError("Only ROCM is supported")`), so no other variant
-gets a hook. Built the way vLLM's docker/Dockerfile.rocm_base builds it:
+ROCm only (setup.py: `raise NotImplementedError("Only ROCM is supported")`), so the recipe applies
+to rocm alone (`variants=`: no sessions or builds for the others) and no other variant gets a hook. Built the way vLLM's docker/Dockerfile.rocm_base builds it:
 `PREBUILD_KERNELS=1 GPU_ARCHS=${AITER_ROCM_ARCH} python3 setup.py bdist_wheel` with
 AITER_ROCM_ARCH=gfx942;gfx950. Without PREBUILD_KERNELS the wheel ships sources only and compiles
 its kernels on the user's machine at first use (aiter/jit/core.py).
@@ -24,6 +24,7 @@ recipe = Recipe(
     "amd-aiter",
     source=GitSource(url="https://github.com/ROCm/aiter", tag="v{version}"),
     renamed_from=("aiter",),
+    variants=("rocm",),  # setup.py: raise NotImplementedError("Only ROCM is supported")
 )
 
 #: The archs AITER builds for (vLLM docker/Dockerfile.rocm_base: ENV AITER_ROCM_ARCH=gfx942;gfx950).

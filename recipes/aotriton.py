@@ -4,8 +4,8 @@ cuDNN/CUTLASS there). Not on PyPI: built from ROCm/aotriton's release tags.
 Its tags drop the trailing 0 of the PEP 440 pre-release (release "0.11.2b" is version 0.11.2b0),
 hence the explicit refs. Commits are not pinned yet: the lint warns until they are.
 
-ROCm only: AOTriton compiles Triton kernels for AMD GPUs and nothing else, so no other variant gets
-a hook. The kernels are built for exactly the variant's gfx targets (AOTRITON_TARGET_ARCH, a CMake
+ROCm only: AOTriton compiles Triton kernels for AMD GPUs and nothing else, so the recipe applies to
+rocm alone (`variants=`) and no other variant gets a hook. The kernels are built for exactly the variant's gfx targets (AOTRITON_TARGET_ARCH, a CMake
 cache variable) without a compile timeout, and without the Python bindings (pyaotriton is a test
 harness that needs torch); that is how torch's own cmake/External/aotriton.cmake and AOTriton's
 .ci/build-for-torch.sh build it for torch, which consumes the install prefix through
@@ -29,6 +29,7 @@ recipe = Recipe(
         tag="{version}",
         refs={"0.11.2b0": "0.11.2b", "0.11b0": "0.11b", "0.11.1b0": "0.11.1b"},
     ),
+    variants=("rocm",),  # AOTriton compiles Triton kernels for AMD GPUs and nothing else
 )
 
 

@@ -13,12 +13,13 @@ The kernels exist for a fixed set of archs, not for whatever the variant lists:
 So `flash_attn_2_cuda` will never carry code for every arch of these variants; Wheelwright's verify,
 which demands all of them, refuses it until it learns per-package arch subsets.
 
-No hooks for cpu/tpu/gaudi/spyre: FlashAttention is CUDA/ROCm code only.
+Applies to cuda and rocm only (`variants=`: no sessions or builds for cpu/tpu/gaudi/spyre):
+FlashAttention is CUDA/ROCm code only.
 """
 
 from wheelwright import Recipe, RecipeContext
 
-recipe = Recipe("flash-attn")  # source=None: the PyPI sdist
+recipe = Recipe("flash-attn", variants=("cuda", "rocm"))  # source=None: the PyPI sdist; CUDA/ROCm code only
 
 #: setup.py cuda_archs() default "80;90;100;110;120": the archs add_cuda_gencodes() knows.
 CUDA_ARCHS = ("80", "90", "100", "110", "120")

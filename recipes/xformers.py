@@ -11,7 +11,8 @@ toolchain is wanted, and otherwise builds a CPU-only `xformers/_C.so` *without a
 
 Both variants therefore set their switches explicitly, and declare `xformers/_C.so` as a module that
 must carry code for every arch of the variant, so a wheel that skipped compilation is refused.
-Other variants get no hook: xformers is in no cpu/tpu/gaudi/spyre constraints file.
+Other variants are not built at all (`variants=`): xformers is in no cpu/tpu/gaudi/spyre constraints
+file, and there it could only be the silent CPU-only build described above.
 
 Unverified: a downstream spec for xformers 0.0.35 notes that the PyPI sdist omits
 third_party/composable_kernel_tiled, which the ROCm branch compiles against; if so, the rocm build
@@ -21,7 +22,7 @@ of the sdist fails (loudly) until the tree is patched in.
 from wheelwright import Recipe, RecipeContext
 from wheelwright.recipes import cuda_arch_list
 
-recipe = Recipe("xformers")  # source=None: the PyPI sdist
+recipe = Recipe("xformers", variants=("cuda", "rocm"))  # source=None: the PyPI sdist; elsewhere it would be the silent CPU-only _C.so
 
 
 @recipe.env("cuda")

@@ -30,7 +30,7 @@ from wheelwright.config.renames import load_renames
 from wheelwright.plan.graph import BuildGraph
 from wheelwright.run.events import Note, TextReporter
 from wheelwright.remote.sources import UnpackLimits
-from wheelwright.sessions import engine_sessions
+from wheelwright.ci import commands as ci_commands
 from wheelwright.config.toolchain import check_toolchain
 from wheelwright.config.variants import Variant, VariantSpec, every_variant, load_variants, select_variant
 
@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--cache-dir", type=Path, help="downloads (default: ~/.cache/wheelwright); share it with the build")
     sub.add_parser("recipes", help="list packages that have a recipe module")
     sub.add_parser("variants", help="list every variant and accelerator version")
-    sub.add_parser("ci-matrix", help="GitHub Actions matrix (JSON) of every generated build session")
+    ci_commands.add_parser(sub, _input_files)
     lint = sub.add_parser("lint-constraints", help="check constraint files against the index and published metadata")
     lint.add_argument("files", nargs="*", type=Path, metavar="FILE", help="default: every constraints/*.txt")
     lint.add_argument("--index-url", default=PYPI_SIMPLE)
@@ -134,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--variant", default="cpu")
     verify.add_argument("--accelerator-version", metavar="V")
     verify.add_argument("--output-dir", type=Path, help="default: build/<variant>")
+    verify.add_argument("--plan", type=Path, metavar="FILE", help="the kernels each wheel must carry, from this plan (a CI slice) instead of graph.json")
     toolchain = sub.add_parser("toolchain", help="check this machine against a variant's toolchain")
     toolchain.add_argument("--variant", default="cpu")
     toolchain.add_argument("--accelerator-version", metavar="V")
@@ -147,9 +148,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "recipes":
             print("\n".join(recipe_names(project.recipes_dir)))
             return 0
-        if args.command == "ci-matrix":
-            print(json.dumps({"include": [{"session": spec.name} for spec in engine_sessions(project.root)]}))
-            return 0
         variants = load_variants(project.variants_file)
         if args.command == "variants":
             for variant in every_variant(variants):
@@ -157,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "plan":
             return _plan(args, project, variants)
+        if args.command == "ci":
+            return ci_commands.run(args, project, variants)
         if args.command == "inspect":
             return _inspect(args)
         if args.command == "lint-constraints":
@@ -236,7 +236,7 @@ def _verify(args: argparse.Namespace, project: Project, variant: Variant) -> int
     from wheelwright.stages.verify import render, verify_index
 
     output = args.output_dir or project.output_dir(variant.label)
-    simple, graph_file = output / "simple", output / "graph.json"
+    simple, graph_file = output / "simple", (args.plan or output / "graph.json")
     if not simple.is_dir() or not graph_file.is_file():
         raise WheelwrightError(f"{output}: no index and graph; build the {variant.label} variant first")
     graph = BuildGraph.from_json(graph_file.read_text())
@@ -373,8 +373,10 @@ def _slice(args: argparse.Namespace, graph: BuildGraph) -> tuple[frozenset[str] 
         return None, frozenset()
     picked: set[str] = set()
     for item in (i.strip() for i in args.nodes.split(",") if i.strip()):
-        name, _, version = item.partition("==")
-        matches = [n for n, s in graph.nodes.items() if s.name == canonicalize_name(name) and (not version or s.version == version)]
+        name, _, pinned = item.partition("==")
+        version, _, python = pinned.partition("@")  # name==version@X.Y: one interpreter's node of a multi-python plan
+        matches = [n for n, s in graph.nodes.items() if s.name == canonicalize_name(name) and (not version or s.version == version)
+                   and (not python or s.python == python)]
         if not matches:
             raise WheelwrightError(f"--nodes {item!r}: not a node of {args.plan} (nodes look like name==version)")
         picked.update(matches)

@@ -74,6 +74,7 @@ class VariantSpec:
     prebuilt_index: str = ""
     versions: Mapping[str, AcceleratorVersion] = field(default_factory=dict)
     default_version: str | None = None
+    runner: tuple[str, ...] = ("ubuntu-latest",)  # GitHub Actions runner labels its CI jobs run on
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +96,7 @@ class Variant:
     prebuilt_index: str = ""
     ptx_forward_compatible: bool = False
     stack: tuple[str, ...] = ()
+    runner: tuple[str, ...] = ("ubuntu-latest",)
 
     @property
     def label(self) -> str:
@@ -103,7 +105,7 @@ class Variant:
 
     def fingerprint(self) -> str:
         """Hash of every setting that can change a wheel built for this variant (part of cache keys)."""
-        settings = {k: v for k, v in asdict(self).items() if k not in ("description", "stack")}
+        settings = {k: v for k, v in asdict(self).items() if k not in ("description", "stack", "runner")}
         settings["gpu_payload"] = self.gpu_payload.value  # the string variants.toml holds: fingerprints stay what they were
         return hashlib.sha256(json.dumps(settings, sort_keys=True, default=list).encode()).hexdigest()
 
@@ -180,6 +182,7 @@ def _spec(name: str, table: Mapping[str, Any], common_never_graft: tuple[str, ..
         prebuilt_index=str(table.get("prebuilt_index", "")),
         versions=versions,
         default_version=default,
+        runner=_strings(table.get("runner", ("ubuntu-latest",))),
     )
 
 
@@ -194,7 +197,7 @@ def select_variant(specs: Mapping[str, VariantSpec], name: str, version: str | N
             raise ConfigError(f"variant {name!r} has no accelerator versions; drop --accelerator-version {version}")
         return Variant(name=name, version=None, description=spec.description, gpu_payload=spec.gpu_payload, env=spec.env,
                        constraints=spec.constraints, never_graft=spec.never_graft, forbid=spec.forbid, prebuilt=spec.prebuilt,
-                       prebuilt_index=spec.prebuilt_index, toolchain=spec.toolchain, stack=spec.stack)
+                       prebuilt_index=spec.prebuilt_index, toolchain=spec.toolchain, stack=spec.stack, runner=spec.runner)
     chosen = version or spec.default_version
     if chosen is None or chosen not in spec.versions:
         raise ConfigError(f"variant {name!r} has no accelerator version {chosen!r}; known: {', '.join(spec.versions)}")
@@ -203,7 +206,7 @@ def select_variant(specs: Mapping[str, VariantSpec], name: str, version: str | N
         name=name, version=chosen, description=f"{spec.description} {chosen}", gpu_payload=spec.gpu_payload,
         env={**spec.env, **row.env}, constraints=row.constraints, archs=row.archs, builder_image=row.builder_image,
         toolchain=spec.toolchain, never_graft=spec.never_graft, forbid=spec.forbid, prebuilt=spec.prebuilt, prebuilt_index=spec.prebuilt_index,
-        ptx_forward_compatible=row.ptx_forward_compatible, stack=spec.stack,
+        ptx_forward_compatible=row.ptx_forward_compatible, stack=spec.stack, runner=spec.runner,
     )
 
 

@@ -45,7 +45,7 @@ def write_outputs(result: Execution, settings: StageSettings, *, network: Isolat
     elif not failed and (out / "graph.json").is_file():
         _update_graph(out / "graph.json", result, settings.run_id)
     if not failed:
-        _write_stack_sbom(result, graph or result.graph, settings, python, records)
+        write_stack_sbom(graph or result.graph, settings, python, records)
     report: dict[str, Any] = {
         "run": settings.run_id,
         "status": "failed" if failed or result.failures else "ok",
@@ -79,7 +79,7 @@ def _update_graph(path: Path, result: Execution, run: str) -> None:
         atomic_write_text(path, json.dumps({**data, "nodes": nodes, "updated_by": run}, indent=1) + "\n")
 
 
-def _write_stack_sbom(result: Execution, graph: BuildGraph, settings: StageSettings, pythons: Sequence[Interpreter], records: RecordStore) -> None:
+def write_stack_sbom(graph: BuildGraph, settings: StageSettings, pythons: Sequence[Interpreter], records: RecordStore) -> None:
     """One stack SBOM per target interpreter, over every wheel of the index that installs on it (per release the
     highest build tag, the file pip picks). Regenerated only when a wheel or an edge changed: a warm run never
     imports the SBOM library."""

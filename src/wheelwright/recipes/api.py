@@ -8,7 +8,9 @@
     @recipe.env("rocm")           # only rocm; wins over the generic one
     def env_rocm(ctx): return {"PYTORCH_ROCM_ARCH": ";".join(ctx.variant.archs)}
 
-Packages without a module get the default recipe, which changes nothing.
+``Recipe("<name>", variants=("rocm",))`` says the package exists for those variant families only:
+no sessions are generated for the others, and planning it for one of them is refused.
+Packages without a module get the default recipe, which changes nothing (and applies to every variant).
 """
 
 from __future__ import annotations
@@ -111,10 +113,17 @@ Source = GitSource | UrlSource
 class Recipe:
     """A package's quirks, as hooks keyed by (hook name, variant or None for all)."""
 
-    def __init__(self, name: str, *, source: Source | None = None, renamed_from: tuple[str, ...] = ()) -> None:
+    def __init__(self, name: str, *, source: Source | None = None, renamed_from: tuple[str, ...] = (),
+                 variants: tuple[str, ...] | None = None) -> None:
         self.name = canonicalize_name(name)
         self.source = source  # None: the PyPI sdist
         self.renamed_from = tuple(canonicalize_name(n) for n in renamed_from)
+        if isinstance(variants, str):
+            variants = (variants,)
+        if variants is not None and not variants:
+            raise ValueError("variants=() names no variant; leave it out for a package every variant builds")
+        #: The variant families (variants.toml names) the package is built for; None: every variant.
+        self.applies_to: tuple[str, ...] | None = tuple(dict.fromkeys(variants)) if variants is not None else None
         self._hooks: dict[tuple[str, str | None], Hook] = {}
 
     def _register(self, hook: str, variants: tuple[str, ...]) -> Callable[[Hook], Hook]:
@@ -161,7 +170,12 @@ class Recipe:
         return list(self._hooks)
 
     def variants(self) -> set[str]:
+        """The variants with hooks of their own (not the variants it applies to: see ``applies_to``)."""
         return {v for (_, v) in self._hooks if v is not None}
+
+    def applies(self, variant: str) -> bool:
+        """Whether the package is built for ``variant`` at all (``Recipe(..., variants=...)``; default: every variant)."""
+        return self.applies_to is None or variant in self.applies_to
 
 
 @dataclass(frozen=True)
@@ -171,6 +185,14 @@ class LoadedRecipe:
     recipe: Recipe
     source_hash: str
     path: Path | None
+
+    @property
+    def applies_to(self) -> tuple[str, ...] | None:
+        """The variant families the recipe declares (``variants=``); None: every variant."""
+        return self.recipe.applies_to
+
+    def applies(self, variant: str) -> bool:
+        return self.recipe.applies(variant)
 
     def env(self, ctx: RecipeContext) -> Mapping[str, str]:
         hook = self.recipe.hook("env", ctx.variant.name)

@@ -21,7 +21,8 @@ from wheelwright.recipes.api import LoadedRecipe, RecipeContext, call_hook_safel
 
 
 class RecipeBook:
-    """Recipes by canonical package name; a hook registered for a variant that does not exist is refused at load."""
+    """Recipes by canonical package name; a hook registered for (or a ``variants=`` naming) a variant that does not
+    exist is refused at load, and so is planning a package for a variant its recipe does not apply to."""
 
     def __init__(self, recipes_dir: Path, variant_names: frozenset[str]) -> None:
         self.recipes_dir = recipes_dir
@@ -32,13 +33,32 @@ class RecipeBook:
     def get(self, name: str) -> LoadedRecipe:
         if name not in self._loaded:
             loaded = load_recipe(self.recipes_dir, name)
-            unknown = sorted(loaded.recipe.variants() - self.variant_names)
-            if unknown and loaded.path is not None:
-                hooks = sorted(h for (h, v) in loaded.recipe.hooks() if v in unknown)
-                raise ConfigError(f"{loaded.path}: hook {', '.join(hooks)} registered for variant {', '.join(map(repr, unknown))}, "
-                                  f"which variants.toml does not define (variants: {', '.join(sorted(self.variant_names))})")
+            if loaded.path is not None:
+                self._check(loaded, loaded.path)
             self._loaded[name] = loaded
         return self._loaded[name]
+
+    def _check(self, loaded: LoadedRecipe, path: Path) -> None:
+        """Every variant a recipe names (its hooks', its ``variants=``) must exist, and hooks only where it applies."""
+        known = ", ".join(sorted(self.variant_names))
+        unknown = sorted(loaded.recipe.variants() - self.variant_names)
+        if unknown:
+            hooks = sorted(h for (h, v) in loaded.recipe.hooks() if v in unknown)
+            raise ConfigError(f"{path}: hook {', '.join(hooks)} registered for variant {', '.join(map(repr, unknown))}, "
+                              f"which variants.toml does not define (variants: {known})")
+        declared = [v for v in loaded.applies_to or () if v not in self.variant_names]
+        if declared:
+            raise ConfigError(f"{path}: Recipe({loaded.recipe.name!r}, variants=...) names variant {', '.join(map(repr, declared))}, "
+                              f"which variants.toml does not define (variants: {known})")
+        outside = sorted(v for v in loaded.recipe.variants() if not loaded.applies(v))
+        if outside:
+            hooks = sorted(h for (h, v) in loaded.recipe.hooks() if v in outside)
+            raise ConfigError(f"{path}: hook {', '.join(hooks)} registered for variant {', '.join(map(repr, outside))}, "
+                              f"which the recipe does not apply to (variants={loaded.applies_to!r})")
+
+    def applies(self, name: str, variant: str) -> bool:
+        """Whether ``name`` is built for ``variant`` at all (its recipe's ``variants=``; no recipe: every variant)."""
+        return self.get(name).applies(variant)
 
     def decisions(self, name: str, version: Version, variant: Variant, python: str) -> RecipeDecisions:
         """What the recipe decides for one node, evaluated once per run, with the recipe named in any error it raises."""
@@ -51,6 +71,9 @@ class RecipeBook:
         loaded = self.get(name)
         if loaded.path is None:
             return RecipeDecisions(recipe_sha256=loaded.source_hash)
+        if not loaded.applies(variant.name):  # asked for at the top level or pulled into the tree: either way, not here
+            only = ", ".join(loaded.applies_to or ())
+            raise ConfigError(f"{name}: recipes/{loaded.path.name} applies to {only} only, not {variant.name}")
         ctx = context(name, version, variant, python)
         where = f"recipes/{loaded.path.name}"
         env = call_hook_safely(f"{where} env", lambda: loaded.env(ctx))

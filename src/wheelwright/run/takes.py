@@ -99,7 +99,30 @@ class SimpleIndexWheels:
         return target
 
 
+class ChainedWheels:
+    """Several sources, first first: a CI job's downloaded artifacts, then an index published by earlier runs."""
+
+    def __init__(self, sources: Sequence[WheelSource]) -> None:
+        self.sources = tuple(sources)
+
+    def offered(self, name: str) -> list[OfferedWheel]:
+        seen: dict[str, OfferedWheel] = {}
+        for source in self.sources:
+            for wheel in source.offered(name):
+                seen.setdefault(wheel.filename, wheel)
+        return list(seen.values())
+
+    def fetch(self, wheel: OfferedWheel, into: Path) -> Path:
+        for source in self.sources:
+            if any(w.location == wheel.location for w in source.offered(parse_wheel_filename(wheel.filename)[0])):
+                return source.fetch(wheel, into)
+        raise BuildError(f"{wheel.filename}: offered by none of the sources")
+
+
 def wheel_source(where: str) -> WheelSource:
+    """A directory (our simple/ layout), a PEP 503 URL, or several of them separated by commas, first first."""
+    if "," in where:
+        return ChainedWheels([wheel_source(part) for part in where.split(",") if part.strip()])
     if where.startswith(("http://", "https://")):
         return SimpleIndexWheels(where)
     return DirectoryWheels(Path(urllib.parse.urlparse(where).path if where.startswith("file://") else where).resolve())
