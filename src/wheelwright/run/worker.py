@@ -368,8 +368,16 @@ class Stages:
         budget = {name: str(self.s.build_jobs) for name in PARALLELISM_VARIABLES}
         budget |= {"MAKEFLAGS": f"-j{self.s.build_jobs}", "NINJAFLAGS": f"-j{self.s.build_jobs}"}
         crates = prepared.crates.env() if prepared.crates else {}
-        return scrubbed_environment({**self.s.variant.env, **budget, **dict(spec.recipe.env), **crates,
-                                     "SOURCE_DATE_EPOCH": str(self.s.source_date_epoch)})
+        chosen = {**self.s.variant.env, **budget, **dict(spec.recipe.env), **crates}
+        return scrubbed_environment({**chosen, **self._path_maps(chosen), "SOURCE_DATE_EPOCH": str(self.s.source_date_epoch)})
+
+    def _path_maps(self, chosen: Mapping[str, str]) -> dict[str, str]:
+        """Compilers see the work directory as /wheelwright/work, wherever the output directory is (a CI job's
+        checkout, a developer's build/): debug info, __FILE__ and build ids then do not depend on it. Added to
+        the variant's or recipe's own flags, never replacing them."""
+        gcc = f"-ffile-prefix-map={self.s.work_dir}=/wheelwright/work"
+        maps = {"CFLAGS": gcc, "CXXFLAGS": gcc, "RUSTFLAGS": f"--remap-path-prefix={self.s.work_dir}=/wheelwright/work"}
+        return {key: " ".join(v for v in (chosen.get(key, ""), flag) if v) for key, flag in maps.items()}
 
     def _environment(self, spec: NodeSpec, prepared: Prepared, first: Sequence[InputWheel], log: IO[str]) -> BuildEnvironment:
         """The node's build environment with its build-system wheels; one an earlier step of this run made is
