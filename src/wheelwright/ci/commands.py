@@ -12,6 +12,7 @@ from pathlib import Path
 from wheelwright.config.project import Project
 from wheelwright.config.variants import VariantSpec, select_variant
 from wheelwright.errors import WheelwrightError
+from wheelwright.plan.graph import BuildGraph
 from wheelwright.remote.index import PYPI_SIMPLE, default_cache_dir
 
 
@@ -28,6 +29,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], input_f
     gen.add_argument("--output-dir", type=Path, help="the local output whose records (keys, durations) the plan reads (default: build/<variant>)")
     gen.add_argument("--prune-index", metavar="DIR_OR_URL", help="a published index: nodes whose planned wheel it holds get no job")
     gen.add_argument("--max-jobs-per-file", type=int, metavar="N", help="shard into reusable workflows beyond N jobs (default 250)")
+    gen.add_argument("--plan", type=Path, metavar="FILE", help="cut this plan file (e.g. the checked-in .github/wheelwright/<variant>.plan.json) instead of planning")
     gen.add_argument("--check", action="store_true", help="exit 1 when the checked-in files differ from what this would write")
     gen.add_argument("--dry-run", action="store_true", help="print the job count, depth, critical path and shards; write nothing")
     input_files(gen)  # type: ignore[operator]
@@ -72,20 +74,28 @@ def _generate(args: argparse.Namespace, project: Project, variants: dict[str, Va
     from wheelwright.run.events import TextReporter
 
     variant = select_variant(variants, args.variant, args.accelerator_version)
-    inputs = read_requested(args.requirements, variant, requirement_files=args.requirement, constraint_files=args.constraint)
     output_dir = (args.output_dir or project.output_dir(variant.label)).resolve()
-    planning = make_planner(project, variant, frozenset(variants), inputs, pythons=interpreters(args.python), index_url=args.index_url,
-                            cache_dir=(args.cache_dir or default_cache_dir()).resolve(), output_dir=output_dir, reporter=TextReporter(sys.stderr),
-                            permissive=args.dry_run)
-    graph = planning.planner.plan()
+    if args.plan:
+        if args.requirements or args.requirement or args.constraint:
+            raise WheelwrightError(f"{args.plan}: a plan file says what to build; drop the requirements, -r and -c")
+        graph = BuildGraph.from_json(args.plan.read_text())
+        if graph.variant != variant.label:
+            raise WheelwrightError(f"{args.plan}: a plan for {graph.variant}, not {variant.label} (pass --variant)")
+    else:
+        inputs = read_requested(args.requirements, variant, requirement_files=args.requirement, constraint_files=args.constraint)
+        planning = make_planner(project, variant, frozenset(variants), inputs, pythons=interpreters(args.python), index_url=args.index_url,
+                                cache_dir=(args.cache_dir or default_cache_dir()).resolve(), output_dir=output_dir,
+                                reporter=TextReporter(sys.stderr), permissive=args.dry_run)
+        graph = planning.planner.plan()
     if not args.dry_run:
         refuse_unbuildable(graph)
     pruned = _published(graph, args.prune_index) if args.prune_index else frozenset()
     words = ["wheelwright", "ci", "generate", "--variant", variant.name, *(["--accelerator-version", variant.version] if variant.version else []),
-             *(["--python", args.python] if args.python != "3.11" else []), *[str(a) for r in args.requirement for a in ("-r", r)],
-             *[str(a) for c in args.constraint for a in ("-c", c)], *args.requirements]
+             *(["--python", ",".join(graph.pythons)] if graph.pythons != ("3.11",) else []),
+             *(["--index-url", args.index_url] if args.index_url != PYPI_SIMPLE else []), *graph.requested]
     generated = generate(graph, variant, command=shlex.join(words), durations=recorded_durations(output_dir), pruned=pruned,
-                         prune_index=args.prune_index or "", max_jobs_per_file=args.max_jobs_per_file)
+                         prune_index=args.prune_index or "", index_url="" if args.index_url == PYPI_SIMPLE else args.index_url,
+                         max_jobs_per_file=args.max_jobs_per_file)
     print(describe(generated.plan, graph))
     if args.dry_run:
         return 0
@@ -101,7 +111,6 @@ def _generate(args: argparse.Namespace, project: Project, variants: dict[str, Va
 
 def _published(graph: object, where: str) -> frozenset[str]:
     """Nodes whose planned wheel (by file name and sha256) the published index already holds."""
-    from wheelwright.plan.graph import BuildGraph
     from wheelwright.run.takes import wheel_source
 
     assert isinstance(graph, BuildGraph)
@@ -122,7 +131,6 @@ def _merge(args: argparse.Namespace, project: Project, variants: dict[str, Varia
     from wheelwright.ci.artifacts import merge
     from wheelwright.fsutil import atomic_write_text
     from wheelwright.outputs.report import write_stack_sbom
-    from wheelwright.plan.graph import BuildGraph
     from wheelwright.run.cache import RecordStore
     from wheelwright.run.worker import StageSettings
 

@@ -24,7 +24,7 @@ class Generated:
 
 
 def generate(graph: BuildGraph, variant: Variant, *, command: str, durations: Mapping[str, float], pruned: frozenset[str] = frozenset(),
-             prune_index: str = "", max_jobs_per_file: int | None = None) -> Generated:
+             prune_index: str = "", index_url: str = "", max_jobs_per_file: int | None = None) -> Generated:
     """The workflow files and the plan file for ``graph``, as text."""
     plan = plan_jobs(graph, durations=durations, pruned=pruned, **({"max_jobs_per_file": max_jobs_per_file} if max_jobs_per_file else {}))
     if variant.builder_image:
@@ -34,7 +34,7 @@ def generate(graph: BuildGraph, variant: Variant, *, command: str, durations: Ma
         image, note, manylinux = pinned.reference, f"{pinned.policy} (glibc {pinned.glibc}) from {pinned.source}", True
     plan_path = f".github/wheelwright/{variant.label}.plan.json"
     target = Target(variant=variant.name, version=variant.version, label=variant.label, pythons=graph.pythons, image=image, image_note=note,
-                    manylinux=manylinux, runner=variant.runner, plan_path=plan_path, prune_index=prune_index, command=command)
+                    manylinux=manylinux, runner=variant.runner, plan_path=plan_path, prune_index=prune_index, index_url=index_url, command=command)
     files = {f".github/workflows/{name}": text for name, text in render(plan, target).items()}
     files[plan_path] = graph.to_json() + "\n"
     return Generated(plan, files)

@@ -45,6 +45,7 @@ class Target:
     runner: tuple[str, ...]
     plan_path: str  # the plan file the jobs slice, relative to the repository
     prune_index: str = ""  # a published index the slices also take wheels from
+    index_url: str = ""  # the package index the plan read, when it is not PyPI
     command: str = ""  # how it was generated, for the header
 
 
@@ -126,7 +127,8 @@ def _build_job(job: CiJob, target: Target, shard: set[str]) -> dict[str, Any]:
     steps.append(_engine_step(target, miss))
     steps.append({"name": "build the slice", **miss,
                   "run": f"mkdir -p artifacts/simple\n{ENGINE} build {_variant_args(target)} --python {','.join(target.pythons)} "
-                         f"--plan {target.plan_path} --nodes {nodes} --from-index {sources} --output-dir out --cache-dir .wheelwright-cache\n"})
+                         f"--plan {target.plan_path} --nodes {nodes} --from-index {sources} --output-dir out --cache-dir .wheelwright-cache"
+                         + (f" --index-url {shlex.quote(target.index_url)}" if target.index_url else "") + "\n"})
     steps.append({"name": "verify its kernels", **miss, "run": f"{ENGINE} verify {_variant_args(target)} --output-dir out --plan {target.plan_path}\n"})
     steps.append({"name": "collect its outputs", **miss, "run": f"{ENGINE} ci collect --output-dir out --nodes {nodes} --into publish\n"})
     if job.cache_key:
@@ -177,6 +179,13 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str)
 
 
+#: The tag each pinned commit is, for the people reading the file.
+PINNED = {CHECKOUT: "v4.2.2", SETUP_PYTHON: "v5.6.0", CACHE_RESTORE: "v4.2.3", CACHE_SAVE: "v4.2.3", UPLOAD: "v4.6.2", DOWNLOAD: "v4.3.0",
+          UPLOAD_PAGES: "v3.0.1", DEPLOY_PAGES: "v4.0.5"}
+
+
 def _dump(document: dict[str, Any]) -> str:
-    text = yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=4096, default_flow_style=False, allow_unicode=True)
-    return text.replace("\non:\n  workflow_call: null\n", "\non:\n  workflow_call:\n")
+    text = str(yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=4096, default_flow_style=False, allow_unicode=True))
+    for action, tag in PINNED.items():
+        text = text.replace(f"uses: {action}\n", f"uses: {action}  # {tag}\n")
+    return text.replace("\n'on':\n  workflow_call: null\n", "\n'on':\n  workflow_call:\n")

@@ -72,7 +72,8 @@ class RecipeBook:
         if loaded.path is None:
             return RecipeDecisions(recipe_sha256=loaded.source_hash)
         if not loaded.applies(variant.name):  # asked for at the top level or pulled into the tree: either way, not here
-            only = ", ".join(loaded.applies_to or ())
+            names = loaded.applies_to or ()
+            only = " and ".join(filter(None, (", ".join(names[:-1]), names[-1])))
             raise ConfigError(f"{name}: recipes/{loaded.path.name} applies to {only} only, not {variant.name}")
         ctx = context(name, version, variant, python)
         where = f"recipes/{loaded.path.name}"
