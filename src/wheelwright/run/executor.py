@@ -80,12 +80,16 @@ class Executor:
         self.wheels = wheels
         self.forced = forced  # rebuilt even when the cache holds their wheel (--only: the recipe being iterated on)
         self._planned: frozenset[str] = frozenset()  # the nodes of the graph the run began with
+        self._owed: frozenset[str] = frozenset()
         self._t0 = time.monotonic()
 
     def run(self, graph: BuildGraph) -> Execution:
         self._t0 = time.monotonic()
         self._view = _View(graph)
         self._planned = frozenset(graph.nodes)  # a node a backend revealed later is built by the slice that needs it
+        # what the plan already said a slice needs: another job (or the full build) owes it, so it must come from the
+        # index; a need only a backend revealed during this run is taken from the index when there, else built here
+        self._owed = frozenset().union(*(graph.build_closure(n) for n in self.only)) - self.only if self.only is not None else self._planned
         self._outcomes: dict[str, Outcome] = {}
         self._fatal: WheelwrightError | None = None
         self._tasks = self._tasks_for(graph)
@@ -116,12 +120,16 @@ class Executor:
         wanted = set(graph.nodes)
         if self.only is not None:  # a slice: its nodes, what their builds need, and what a backend revealed they need
             revealed = {n for n in graph.install_closure(self.only) if n not in self._planned}
-            roots = set(self.only) | revealed
-            wanted = roots.union(*(graph.build_closure(n) for n in roots))
+            wanted, pending = set(), set(self.only) | revealed
+            while pending:  # what the slice builds, and what may be built here in turn (a need no job owes)
+                node = pending.pop()
+                wanted.add(node)
+                if node in self.only or node not in self._owed:
+                    pending |= graph.build_closure(node) - wanted
         for node, spec in sorted(graph.nodes.items()):
             if node not in wanted:
                 continue
-            if not self._builds(spec) and (node in self._planned or not spec.buildable):
+            if not self._builds(spec) and (node in self._owed or not spec.buildable):
                 tasks[node] = Task(node)  # taken from an index or a vendor: it needs nothing here
                 continue
             needs = set(graph.build_closure(node))
@@ -239,9 +247,9 @@ class Executor:
                     return take(self.stages, spec, self.wheels, against_plan=not self.forced,
                                 note=lambda text: self.reporter.report(Note(text)))
                 except BuildError:
-                    if node in self._planned:
-                        raise  # planned elsewhere: another job (or the full build) owes it
-                    # unplanned (a backend revealed it during this run) and nobody published it: this slice builds it
+                    if node in self._owed:
+                        raise  # the plan said this slice needs it: another job (or the full build) owes it
+                    # a backend revealed this need during this run and nobody published it: this slice builds it
             shared = self._shared(view, spec)
             if shared is not None:
                 return shared
