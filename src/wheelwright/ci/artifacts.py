@@ -21,7 +21,9 @@ def collect(output_dir: Path, nodes: Sequence[str], into: Path) -> list[str]:
     """Copy the wheels this slice built (or took as vendor wheels) for ``nodes``; returns their file names."""
     manifest = LocalIndex(output_dir / "simple").manifest()
     wanted = {n.strip() for n in nodes if n.strip()}
-    chosen = {name: entry for name, entry in manifest.items() if entry.get("node") in wanted or _bare(entry.get("node", "")) in wanted}
+    chosen = {name: entry for name, entry in manifest.items()
+              if entry.get("node") in wanted or _bare(entry.get("node", "")) in wanted or entry.get("status") in ("built", "prebuilt")}
+    # ... and what the slice built besides (a need only a backend revealed): a full build publishes it too
     missing = sorted(wanted - {e["node"] for e in chosen.values()} - {_bare(e["node"]) for e in chosen.values()})
     if missing:
         raise WheelwrightError(f"{output_dir}: no published wheel for {', '.join(missing)}; did the slice build them?")

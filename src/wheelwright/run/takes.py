@@ -23,7 +23,7 @@ from wheelwright.plan.sourcerefs import to_distribution
 from wheelwright.plan.tags import target_tags
 from wheelwright.remote.index import IndexFile
 from wheelwright.remote.sources import fetch_sdist
-from wheelwright.run.worker import Built, Runtime, Stages
+from wheelwright.run.worker import Built, Runtime, Stages, runtime_components
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ def prebuilt(stages: Stages, spec: NodeSpec, runtime: Callable[[Sequence[str]], 
     """A vendor wheel the variant takes as is: verified by sha256, published unchanged, described by an SBOM beside it."""
     from wheelwright.stages.licenses import license_from_wheel
     from wheelwright.stages.provenance import constraint_files, facts_to_json
-    from wheelwright.stages.sbom import ComponentFacts, SourceFacts, WheelFacts, wheel_sbom
+    from wheelwright.stages.sbom import SourceFacts, WheelFacts, wheel_sbom
 
     started = time.monotonic()
     path = fetch_sdist(to_distribution(spec.name, spec.version, spec.source), stages.s.cache_dir / "prebuilt", offline=stages.s.offline)
@@ -173,8 +173,7 @@ def prebuilt(stages: Stages, spec: NodeSpec, runtime: Callable[[Sequence[str]], 
         name=spec.name, version=spec.version, wheel_filename=published.name, wheel_sha256=sha, variant=stages.s.variant.label,
         archs=tuple(stages.s.variant.archs), source=SourceFacts(kind="wheel", url=spec.source.url, sha256=sha),
         patches=(), build_dependencies=(), toolchain=(), constraints=constraint_files(stages.s.constraint_files), grafted=(),
-        runtime_dependencies=tuple(ComponentFacts(name=r.name, version=r.version, wheel_filename=r.wheel.name if r.wheel else None,
-                                                  sha256=r.sha256, variant=stages.s.variant.label) for r in runtime(requires)),
+        runtime_dependencies=tuple(runtime_components(runtime(requires), stages.s.variant.label)),
         license=license, former_names=spec.former_names, prebuilt=True,
         source_date_epoch=stages.s.source_date_epoch,
     )

@@ -302,13 +302,12 @@ class Stages:
     def _sbom_and_publish(self, spec: NodeSpec, prepared: Prepared, repaired: Any, every: Sequence[InputWheel],
                           runtime: Sequence[Runtime], payload: tuple[str, ...], work: Path, key: str) -> tuple[str, Path, bytes]:
         from wheelwright.stages.provenance import facts_to_json, gather
-        from wheelwright.stages.sbom import ComponentFacts, SourceFacts, finalize_wheel
+        from wheelwright.stages.sbom import SourceFacts, finalize_wheel
 
         source = (SourceFacts.git(spec.source.url, prepared.identity, spec.source.git_ref) if spec.source.git_ref
                   else SourceFacts(kind="local", url=Path(spec.source.local_path).as_uri(), sha256=spec.source.sha256) if spec.source.local_path
                   else SourceFacts.sdist(spec.source.url, spec.source.sha256 or ""))
-        components = [ComponentFacts(name=r.name, version=r.version, wheel_filename=r.wheel.name if r.wheel else None, sha256=r.sha256,
-                                     variant=self.s.variant.label) for r in runtime]
+        components = runtime_components(runtime, self.s.variant.label)
         toolchain, constraints = self._provenance_inputs(self.s.interpreters[spec.python])
         why = None
         for _ in range(8):  # each pass may move it to a build tag: its name is in its SBOM, so the SBOM is made again
@@ -425,6 +424,15 @@ class Stages:
         from wheelwright.stages.sbom import wheel_sbom
 
         self.write_sbom(wheel_name, wheel_sbom(facts_from_json(record["facts"])))
+
+
+def runtime_components(runtime: Sequence[Runtime], variant: str) -> list[Any]:
+    """A wheel's runtime dependencies for its SBOM, by name and version only: whether a dependency's wheel happened to
+    be published before this one finished (same machine, or another CI job) must not change the wheel's bytes. The
+    stack SBOM holds every wheel's hash and these edges."""
+    from wheelwright.stages.sbom import ComponentFacts
+
+    return [ComponentFacts(name=r.name, version=r.version, wheel_filename=None, sha256=None, variant=variant) for r in runtime]
 
 
 def _required(value: str | None, spec: NodeSpec) -> str:
