@@ -21,9 +21,10 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     archs = [a for a in os.environ.get("GPUKERN_ARCHS", "").split(";") if a]
     out = pathlib.Path("build") / "gpukern" / "_kernels.so"
     out.parent.mkdir(parents=True, exist_ok=True)
-    if backend == "cuda":
+    if backend == "cuda":  # compile, then link, as setuptools and torch's cpp_extension do
         gencode = [f"-gencode=arch=compute_{a[3:]},code={a}" for a in archs]
-        command = ["nvcc", "-shared", "-Xcompiler", "-fPIC", *gencode, "kernel.cu", "-o", str(out)]
+        subprocess.run(["nvcc", "-c", "-Xcompiler", "-fPIC", *gencode, "kernel.cu", "-o", "build/kernel.o"], check=True)
+        command = ["nvcc", "-shared", *gencode, "build/kernel.o", "-o", str(out)]
     elif backend == "hip":
         command = ["hipcc", "-shared", "-fPIC", *[f"--offload-arch={a}" for a in archs], "-x", "hip", "kernel.cu", "-o", str(out)]
     else:

@@ -72,6 +72,12 @@ def engine_sessions(root: Path) -> list[SessionSpec]:
             ("licenses", name),
         ))
         specs.append(SessionSpec(
+            f"ci-generate-{name}",
+            f"Write .github/workflows/wheelwright-{name}.yml from the plan of REQs (after --; default: the stack): a job per package (-- --check, --dry-run).",
+            ("ci", "generate", "--variant", name),
+            ("ci", name),
+        ))
+        specs.append(SessionSpec(
             f"lock-{name}",
             f"pip-compile {name}'s top-level requirements into constraints/<{name}-version>.lock.txt with hashes.",
             ("lock", "--variant", name),

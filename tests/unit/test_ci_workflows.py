@@ -124,3 +124,16 @@ def test_the_repositorys_workflows_are_current_and_lint_clean(capsys):
     plan = REPO / ".github" / "wheelwright" / "cpu.plan.json"
     assert main(["--project", str(REPO), "ci", "generate", "--variant", "cpu", "--check", "--plan", str(plan)]) == 0, capsys.readouterr().err
     _lint(*sorted((REPO / ".github" / "workflows").glob("*.yml")))
+
+
+def test_nodes_a_published_index_holds_get_no_job(workspace, fake_pypi, capsys):
+    fake_pypi.add(FakeProject("tool"), FakeProject("app", build_requires=["tool"]))
+    assert workspace.build(capsys, "tool").code == 0  # tool's wheel is on record and published
+    published = workspace.output / "simple"
+    code, out = _generate(workspace, capsys, "app", "--prune-index", str(published))
+    assert code == 0, out.err
+    assert "cpu: 2 nodes -> 1 jobs (1 pruned: already published)" in out.out
+    jobs = yaml.safe_load((workspace.root / ".github" / "workflows" / "wheelwright-cpu.yml").read_text())["jobs"]
+    assert "build-tool-1-0" not in jobs and "needs" not in jobs["build-app-1-0"]
+    assert f"--from-index artifacts/simple,{published}" in str(jobs["build-app-1-0"]["steps"])
+    assert not any("cache/restore" in str(step.get("uses")) for step in jobs["build-app-1-0"]["steps"])  # app's own key is not known yet

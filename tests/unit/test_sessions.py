@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -16,7 +15,7 @@ from wheelwright.recipes import load_recipe, recipe_names
 from wheelwright.sessions import engine_sessions
 from wheelwright.config.variants import load_variants
 
-KINDS = {"build", "plan", "verify", "licenses", "lock", "lint", "matrix"}
+KINDS = {"ci", "build", "plan", "verify", "licenses", "lock", "lint", "matrix"}
 
 
 def test_every_recipe_and_variant_has_a_documented_session():
@@ -54,7 +53,7 @@ def test_every_session_is_tagged_with_its_kind_and_variant():
         assert spec.tags and spec.tags[0] in KINDS and (kind in KINDS and spec.tags[0] == kind or spec.tags == ("lint",)), spec
         if spec.argv[1:2] == ("--variant",):
             assert spec.argv[2] in variants and spec.argv[2] in spec.tags, spec
-        if len(spec.argv) == 4:  # build-<variant>-<pkg>, plan-<variant>-<pkg>
+        if len(spec.argv) == 4 and spec.argv[0] != "ci":  # build-<variant>-<pkg>, plan-<variant>-<pkg>
             assert spec.tags == (spec.argv[0], spec.argv[2], spec.argv[3])
 
 
@@ -81,10 +80,13 @@ def test_nox_lists_generated_sessions_with_docstrings():
         assert f"{name} [{tags}] -> " in out
 
 
-def test_matrix_lists_every_session(capsys):
-    assert main(["--project", str(REPO), "ci-matrix"]) == 0
-    matrix = json.loads(capsys.readouterr().out)
-    assert {"session": "build-cuda-markupsafe"} in matrix["include"]
+def test_the_flat_session_matrix_is_gone_and_ci_is_generated_per_variant():
+    """One job per nox session rebuilt whole trees per job; GitHub Actions now runs the build graph (wheelwright ci generate)."""
+    specs = {spec.name: spec for spec in engine_sessions(REPO)}
+    assert specs["ci-generate-rocm"].argv == ("ci", "generate", "--variant", "rocm") and specs["ci-generate-rocm"].tags == ("ci", "rocm")
+    with pytest.raises(SystemExit):
+        main(["--project", str(REPO), "ci-matrix"])
+    assert not (REPO / ".github" / "workflows" / "build.yml").exists()
 
 
 # ----- a recipe's variants, through a fake project ----------------------------------------------

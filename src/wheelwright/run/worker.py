@@ -372,10 +372,11 @@ class Stages:
 
     def _path_maps(self, chosen: Mapping[str, str]) -> dict[str, str]:
         """Compilers see the work directory as /wheelwright/work, wherever the output directory is (a CI job's
-        checkout, a developer's build/): debug info, __FILE__ and build ids then do not depend on it. Added to
-        the variant's or recipe's own flags, never replacing them."""
+        checkout, a developer's build/): debug info, __FILE__ and build ids then do not depend on it; nvcc keeps
+        its process id out of the binary. Added to the variant's or recipe's own flags, never replacing them."""
         gcc = f"-ffile-prefix-map={self.s.work_dir}=/wheelwright/work"
-        maps = {"CFLAGS": gcc, "CXXFLAGS": gcc, "RUSTFLAGS": f"--remap-path-prefix={self.s.work_dir}=/wheelwright/work"}
+        maps = {"CFLAGS": gcc, "CXXFLAGS": gcc, "RUSTFLAGS": f"--remap-path-prefix={self.s.work_dir}=/wheelwright/work",
+                "NVCC_APPEND_FLAGS": "-objtemp"}  # nvcc names its temporary files after the object, not its pid (which lands in the binary)
         return {key: " ".join(v for v in (chosen.get(key, ""), flag) if v) for key, flag in maps.items()}
 
     def _environment(self, spec: NodeSpec, prepared: Prepared, first: Sequence[InputWheel], log: IO[str]) -> BuildEnvironment:
