@@ -62,15 +62,21 @@ def rewrite_requires_dist(wheel: Path, out: Path, *, add: Sequence[str], drop: S
             return requires
         if {f"{record_name}.jws", f"{record_name}.p7s"} & set(zin.namelist()):
             raise BuildError(f"{wheel.name}: RECORD is signed; changing Requires-Dist would break the signature")
-        record = _record_with(zin.read(record_name).decode("utf-8"), metadata_name, new, wheel)
-        with atomic_writer(out) as handle, zipfile.ZipFile(handle, "w") as zout:
-            zout.comment = zin.comment
-            for info in zin.infolist():
-                if info.filename in (metadata_name, record_name):
-                    zout.writestr(clone_info(info), new if info.filename == metadata_name else record)
-                else:
-                    copy_raw(zin, info, zout)
+        _replace_member(zin, wheel, out, metadata_name, new, record_name)
     return requires
+
+
+def _replace_member(zin: zipfile.ZipFile, wheel: Path, out: Path, member: str, data: bytes, record_name: str) -> None:
+    """``wheel`` written to ``out`` with one member's bytes replaced and its RECORD line updated; every other member
+    copied raw, in order, with its own metadata."""
+    record = _record_with(zin.read(record_name).decode("utf-8"), member, data, wheel)
+    with atomic_writer(out) as handle, zipfile.ZipFile(handle, "w") as zout:
+        zout.comment = zin.comment
+        for info in zin.infolist():
+            if info.filename in (member, record_name):
+                zout.writestr(clone_info(info), data if info.filename == member else record)
+            else:
+                copy_raw(zin, info, zout)
 
 
 def _edit_metadata(text: str, patterns: Sequence[str], added: Sequence[str]) -> tuple[bytes, tuple[str, ...]]:
@@ -143,12 +149,5 @@ def set_build_tag(wheel: Path, out: Path, tag: int) -> Path:
         wheel_name, record_name = f"{dist_info}/WHEEL", f"{dist_info}/RECORD"
         lines = [line for line in zin.read(wheel_name).decode("utf-8").splitlines() if not line.startswith("Build:")]
         new = ("\n".join(lines).rstrip("\n") + f"\nBuild: {tag}\n").encode()
-        record = _record_with(zin.read(record_name).decode("utf-8"), wheel_name, new, wheel)
-        with atomic_writer(out) as handle, zipfile.ZipFile(handle, "w") as zout:
-            zout.comment = zin.comment
-            for info in zin.infolist():
-                if info.filename in (wheel_name, record_name):
-                    zout.writestr(clone_info(info), new if info.filename == wheel_name else record)
-                else:
-                    copy_raw(zin, info, zout)
+        _replace_member(zin, wheel, out, wheel_name, new, record_name)
     return out
