@@ -57,6 +57,10 @@ __attribute__((global)) void KERNEL(float *a, const float *b, int n) {
 }
 """
 
+# OpenCL C any AMDGPU target compiles without device libraries, r600-era ones included (their backend
+# cannot select a global store, so the kernel does nothing).
+AMDGPU_SOURCE = "__kernel void k(void) { }\n"
+
 CPU_SOURCE = "int answer(void) { return 42; }\n"
 MAIN_SOURCE = "int main(void) { return 0; }\n"
 
@@ -79,6 +83,13 @@ def bare_hip_clang() -> str | None:
                 shutil.which(f"ld.lld-{version}") or Path(f"/usr/lib/llvm-{version}/bin/ld.lld").exists()):
             return clang
     return None
+
+
+def bare_clang() -> str | None:
+    """The C/OpenCL driver beside bare_hip_clang's clang++ (clang-19 for clang++-19)."""
+    clangxx = bare_hip_clang()
+    clang = clangxx and shutil.which(Path(clangxx).name.replace("clang++", "clang"))
+    return clang or None
 
 
 class Builds:
@@ -137,6 +148,65 @@ class Builds:
         return self.nvcc("cuda_lz4_rdc", "-rdc=true", "-Xfatbin", "-compress-all", "-compress-mode=speed",
                          "-gencode", "arch=compute_80,code=sm_80", "-gencode", "arch=compute_90,code=lto_90",
                          shared=False)
+
+    # SASS for sm_80 and PTX for compute_90: where the PTX ends up decides what sm_90 can run
+    SM80_PTX90 = ("-gencode", "arch=compute_80,code=sm_80", "-gencode", "arch=compute_90,code=compute_90")
+
+    def cuda_ptx_loadable(self) -> Path:
+        """Whole-program (no -rdc) .so: sm_80 SASS and compute_90 PTX, both in .nv_fatbin."""
+        return self.nvcc("cuda_ptx_loadable", *self.SM80_PTX90)
+
+    def cuda_rdc_object(self) -> Path:
+        """An -rdc object: sm_80 SASS and compute_90 PTX, both in __nv_relfatbin only."""
+        return self.nvcc("cuda_rdc_object", "-rdc=true", *self.SM80_PTX90, shared=False)
+
+    def cuda_rdc_linked(self) -> Path:
+        """A .so linked from an -rdc object: nvcc device-links it into a .nv_fatbin holding sm_80 SASS only
+        (nvlink links SASS; the PTX is not carried over), and the object's __nv_relfatbin (sm_80 SASS,
+        compute_90 PTX) stays in the library beside it."""
+        if not shutil.which("nvcc"):
+            pytest.skip("nvcc is not on PATH (CUDA toolkit)")
+        gencode = " ".join(self.SM80_PTX90)
+        script = (f"set -e\nnvcc -rdc=true -c -Xcompiler -fPIC --threads 2 {gencode} -o k.o k.cu\n"
+                  f"nvcc -shared {gencode} -o rdc_linked.so k.o\n")  # the same archs, as CMake passes them
+        return self._build("cuda_rdc_linked", {"k.cu": CUDA_SOURCE}, ["sh", "-c", script], "rdc_linked.so")
+
+    def cuda_static_library(self) -> Path:
+        """``ar rcs libkernels.a`` (GNU format: symbol table, long-name table) of an -rdc object whose name is
+        past ar's 15 characters, a whole-program object (its .nv_fatbin) and a CPU object."""
+        for tool, package in (("nvcc", "CUDA toolkit"), ("ar", "binutils"), ("gcc", "gcc")):
+            if not shutil.which(tool):
+                pytest.skip(f"{tool} is not on PATH ({package})")
+        gencode = " ".join(self.SM80_PTX90)
+        script = (f"set -e\nnvcc -rdc=true -c -Xcompiler -fPIC --threads 2 {gencode} -o relocatable_kernels.o k.cu\n"
+                  "nvcc -c -Xcompiler -fPIC -gencode arch=compute_90,code=sm_90 -o whole.o k.cu\n"
+                  "gcc -c -fPIC -o cpu.o cpu.c\nar rcs libkernels.a relocatable_kernels.o whole.o cpu.o\n")
+        return self._build("cuda_static", {"k.cu": CUDA_SOURCE, "cpu.c": CPU_SOURCE}, ["sh", "-c", script],
+                           "libkernels.a")
+
+    def hip_static_library(self, target: str = "gfx1103") -> Path:
+        """``ar rcs libhipkern.a`` of one HIP object (clang -x hip -c: a .hip_fatbin bundle for ``target``)."""
+        clang = bare_hip_clang()
+        if clang is None or not shutil.which("ar"):
+            pytest.skip("no clang >= 18 with clang-offload-bundler, or no ar (Debian: clang-19 clang-tools-19 lld-19 binutils)")
+        source = HIP_BARE_SOURCE.replace("KERNEL", "kernel0")
+        script = (f"set -e\n{clang} -x hip -nogpulib -nogpuinc --offload-arch={target} -fPIC -c -o hipkern.o k.hip\n"
+                  "ar rcs libhipkern.a hipkern.o\n")
+        return self._build(f"hip_static_{target}", {"k.hip": source}, ["sh", "-c", script], "libhipkern.a")
+
+    def amdgpu_code_object(self, target: str, linked: bool = True) -> Path:
+        """A standalone AMDGPU code object for ``target`` from bare clang: linked by ld.lld into an ET_DYN
+        ``.hsaco`` (what hipModuleLoad takes, what wheels ship), or ``-c`` for an ET_REL object. r600-era
+        targets take the r600 triple, generic ones code object v6. RuntimeError if clang rejects ``target``."""
+        clang = bare_clang()
+        if clang is None:
+            pytest.skip("no clang >= 18 with ld.lld (Debian: clang-19 clang-tools-19 lld-19)")
+        triple = "amdgcn-amd-amdhsa" if target.startswith("gfx") else "r600"
+        extra = ["-mcode-object-version=6"] if "generic" in target else []
+        output = f"k-{target}.hsaco" if linked else f"k-{target}.o"
+        command = [clang, "-target", triple, f"-mcpu={target}", "-nogpulib", *extra, *([] if linked else ["-c"]),
+                   "-x", "cl", "-o", output, "k.cl"]
+        return self._build(f"amdgpu_{target}", {"k.cl": AMDGPU_SOURCE}, command, output)
 
     def cubin(self) -> Path:
         if not shutil.which("nvcc"):
@@ -255,6 +325,21 @@ def pad(blob: bytes, alignment: int = 4096) -> bytes:
     return blob + b"\0" * (-len(blob) % alignment)
 
 
+def bsd_archive(members: list[tuple[str, bytes]]) -> bytes:
+    """A BSD-format ar archive (what macOS and llvm-ar --format=bsd write), made by hand since GNU ar
+    writes only its own: every name as ``#1/N`` followed by the name, padded, and a ``__.SYMDEF SORTED``
+    symbol table first."""
+
+    def member(name: str, data: bytes) -> bytes:
+        encoded = name.encode() + b"\0" * (-len(name) % 8)
+        body = encoded + data
+        header = f"#1/{len(encoded):<13}{0:<12}{0:<6}{0:<6}{644:<8}{len(body):<10}`\n".encode()
+        assert len(header) == 60
+        return header + body + b"\n" * (len(body) & 1)
+
+    return b"!<arch>\n" + member("__.SYMDEF SORTED", b"\0" * 8) + b"".join(member(n, d) for n, d in members)
+
+
 def make_wheel(path: Path, members: dict[str, bytes | Path]) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in members.items():
@@ -300,6 +385,23 @@ def cuobjdump_images(tool: Path, path: Path) -> Counter[tuple[str, str]]:
             images["ptx", f"compute_{match.group(1)}"] += 1
     assert images or run.returncode == 0, run.stderr
     return images
+
+
+def cuobjdump_members(tool: Path, archive: Path) -> dict[str, Counter[tuple[str, str]]]:
+    """cuobjdump --list-elf --list-ptx of a static library, per member: {member name: (kind, arch) counts}."""
+    run = subprocess.run([str(tool), "--list-elf", "--list-ptx", str(archive)], capture_output=True, text=True,
+                         timeout=300)
+    members: dict[str, Counter[tuple[str, str]]] = {}
+    current: Counter[tuple[str, str]] = Counter()
+    for line in run.stdout.splitlines():
+        if match := re.match(r"member .*:([^:]+):$", line):
+            current = members.setdefault(match.group(1), Counter())
+        elif match := re.match(r"ELF file\s+\d+: .*\.(sm_\w+)\.cubin$", line):
+            current["sass", match.group(1)] += 1
+        elif match := re.match(r"PTX file\s+\d+: .*\.sm_(\w+)\.ptx$", line):
+            current["ptx", f"compute_{match.group(1)}"] += 1
+    assert members, run.stdout + run.stderr
+    return members
 
 
 def pypi_file(project: str, filename: str, sha256: str) -> Path:

@@ -144,6 +144,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "inspect":  # reads only the wheels named: no project, from any directory
+            return _inspect(args)
         project = Project.at(args.project)
         if args.command == "recipes":
             print("\n".join(recipe_names(project.recipes_dir)))
@@ -157,8 +159,6 @@ def main(argv: list[str] | None = None) -> int:
             return _plan(args, project, variants)
         if args.command == "ci":
             return ci_commands.run(args, project, variants)
-        if args.command == "inspect":
-            return _inspect(args)
         if args.command == "lint-constraints":
             return _lint(args, project)
         if args.command == "matrix":

@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 
 import payload_fixtures as pf
-from wheelwright.stages.payload import inspect_elf, inspect_wheel, render
+from wheelwright.stages.payload import inspect_archive, inspect_elf, inspect_wheel, render
 
 pytestmark = pytest.mark.xdist_group("payload")
 
@@ -35,11 +35,14 @@ def cuobjdump():
 
 
 def _images(module) -> Counter:
-    """Every SASS and PTX entry, as cuobjdump --list-elf --list-ptx lists them (it leaves LTO-IR out)."""
-    return Counter((i.kind, i.arch) for i in module.cuda if i.kind in ("sass", "ptx"))
+    """Every SASS and PTX entry, as cuobjdump --list-elf --list-ptx lists them (it leaves LTO-IR out, and
+    reads __nv_relfatbin only in an object: a linked library's is not what it loads)."""
+    return Counter((i.kind, i.arch) for i in module.cuda
+                   if i.kind in ("sass", "ptx") and (not i.relocatable or not module.loadable))
 
 
-@pytest.mark.parametrize("build", ["cuda_multi", "cuda_compressed", "cuda_lz4_rdc"])
+@pytest.mark.parametrize("build", ["cuda_multi", "cuda_compressed", "cuda_lz4_rdc", "cuda_rdc_object",
+                                   "cuda_rdc_linked", "cuda_ptx_loadable"])
 def test_parser_agrees_with_cuobjdump(builds, cuobjdump, build):
     path = getattr(builds, build)()
     module = inspect_elf(path)
@@ -47,6 +50,14 @@ def test_parser_agrees_with_cuobjdump(builds, cuobjdump, build):
     expected = pf.cuobjdump_images(cuobjdump, path)
     assert expected, "cuobjdump listed nothing"
     assert _images(module) == expected  # same entries, duplicates included (nvcc's device-link stub too)
+
+
+def test_static_library_members_agree_with_cuobjdump(builds, cuobjdump):
+    """cuobjdump lists each member of a static library; so does inspect_archive, as lib.a(member.o)."""
+    path = builds.cuda_static_library()
+    listed = {name: images for name, images in pf.cuobjdump_members(cuobjdump, path).items() if images}
+    ours = {m.name.removeprefix(f"{path.name}(").removesuffix(")"): _images(m) for m in inspect_archive(path) if m.cuda}
+    assert ours == listed and len(ours) == 2
 
 
 def test_real_cuda_wheel_from_pypi(cuobjdump, tmp_path):

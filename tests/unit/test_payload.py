@@ -71,7 +71,9 @@ def test_lz4_relocatable_fatbin_and_lto_ir(builds):
     module = _ok(inspect_elf(builds.cuda_lz4_rdc()))
     assert {(i.kind, i.arch, i.compression, i.section) for i in module.cuda} == {
         ("sass", "sm_80", "lz4", "__nv_relfatbin"), ("lto", "lto_90", "lz4", "__nv_relfatbin")}
-    assert module.lto == {"lto_90"} and module.sass == {"sm_80"}
+    # all of it is -rdc code for nvlink: reported as relocatable, none of it loadable
+    assert module.relocatable == {"sm_80", "lto_90"} and module.lto == set() and module.sass == set()
+    assert not module.loadable
 
 
 def test_standalone_cubin(builds):

@@ -21,6 +21,7 @@ from elftools.elf.elffile import ELFFile
 from wheelwright.stages.offload import (
     BUNDLE_SECTION,
     FATBIN_SECTIONS,
+    RELOCATABLE_FATBIN_SECTION,
     CudaImage,
     HipBundle,
     HipCodeObject,
@@ -31,11 +32,25 @@ from wheelwright.stages.offload import (
 ELF_MAGIC = b"\x7fELF"
 
 EM_CUDA, EM_AMDGPU = 190, 224
-# EF_AMDGPU_MACH values from LLVM's BinaryFormat/ELF.h; each one here was checked against clang 19 output.
+# Every EF_AMDGPU_MACH_* value of LLVM's llvm/include/llvm/BinaryFormat/ELF.h (main, 2025: the list its
+# test/CodeGen/AMDGPU/elf-header-flags-mach.ll checks), named as clang's -mcpu spells the processor. 0x40 and
+# 0x4B are gfx940/gfx941 of LLVM 17-19 (reserved since LLVM 20 dropped them); 0x27, 0x4D, 0x56 are reserved.
+# Those clang 19 compiles were checked against its output (gfx950, gfx1153, gfx1250 and newer are too new for it).
 AMDGPU_MACH = MappingProxyType({
-    0x2C: "gfx900", 0x2F: "gfx906", 0x30: "gfx908", 0x36: "gfx1030", 0x3F: "gfx90a", 0x40: "gfx940",
-    0x41: "gfx1100", 0x43: "gfx1150", 0x46: "gfx1101", 0x48: "gfx1200", 0x4A: "gfx1151", 0x4B: "gfx941",
-    0x4C: "gfx942", 0x4E: "gfx1201",
+    0x01: "r600", 0x02: "r630", 0x03: "rs880", 0x04: "rv670", 0x05: "rv710", 0x06: "rv730", 0x07: "rv770",
+    0x08: "cedar", 0x09: "cypress", 0x0A: "juniper", 0x0B: "redwood", 0x0C: "sumo", 0x0D: "barts",
+    0x0E: "caicos", 0x0F: "cayman", 0x10: "turks",
+    0x20: "gfx600", 0x21: "gfx601", 0x22: "gfx700", 0x23: "gfx701", 0x24: "gfx702", 0x25: "gfx703",
+    0x26: "gfx704", 0x28: "gfx801", 0x29: "gfx802", 0x2A: "gfx803", 0x2B: "gfx810", 0x2C: "gfx900",
+    0x2D: "gfx902", 0x2E: "gfx904", 0x2F: "gfx906", 0x30: "gfx908", 0x31: "gfx909", 0x32: "gfx90c",
+    0x33: "gfx1010", 0x34: "gfx1011", 0x35: "gfx1012", 0x36: "gfx1030", 0x37: "gfx1031", 0x38: "gfx1032",
+    0x39: "gfx1033", 0x3A: "gfx602", 0x3B: "gfx705", 0x3C: "gfx805", 0x3D: "gfx1035", 0x3E: "gfx1034",
+    0x3F: "gfx90a", 0x40: "gfx940", 0x41: "gfx1100", 0x42: "gfx1013", 0x43: "gfx1150", 0x44: "gfx1103",
+    0x45: "gfx1036", 0x46: "gfx1101", 0x47: "gfx1102", 0x48: "gfx1200", 0x49: "gfx1250", 0x4A: "gfx1151",
+    0x4B: "gfx941", 0x4C: "gfx942", 0x4E: "gfx1201", 0x4F: "gfx950", 0x50: "gfx1310", 0x51: "gfx9-generic",
+    0x52: "gfx10-1-generic", 0x53: "gfx10-3-generic", 0x54: "gfx11-generic", 0x55: "gfx1152", 0x57: "gfx1154",
+    0x58: "gfx1153", 0x59: "gfx12-generic", 0x5A: "gfx1251", 0x5B: "gfx12-5-generic", 0x5C: "gfx1172",
+    0x5D: "gfx1170", 0x5E: "gfx1171", 0x5F: "gfx9-4-generic", 0x62: "gfx11-7-generic", 0x63: "gfx13-generic",
 })
 _AMDGPU_FEATURES = (("sramecc", 0xC00, {0x800: "-", 0xC00: "+"}), ("xnack", 0x300, {0x200: "-", 0x300: "+"}))
 
@@ -60,7 +75,13 @@ class RuntimeLink:
 
 @dataclass(frozen=True)
 class ModulePayload:
-    """What one ELF file carries. ``error`` is set (and the rest is empty) when it could not be read."""
+    """What one ELF file carries. ``error`` is set (and the rest is empty) when it could not be read.
+
+    ``loadable`` is False for a relocatable object (ET_REL: a ``.o``, or a member of a static library,
+    named ``lib.a(member.o)``): its code reaches a GPU only once linked into another module, so it is
+    reported but no check holds it to an arch list. ``sass``, ``ptx`` and ``lto`` are the images a runtime
+    can load (``.nv_fatbin``); ``relocatable`` is the -rdc code of ``__nv_relfatbin``, kept apart.
+    """
 
     name: str
     cuda: tuple[CudaImage, ...] = ()
@@ -69,6 +90,7 @@ class ModulePayload:
     runtimes: tuple[RuntimeLink, ...] = ()
     notes: tuple[str, ...] = ()
     error: str = ""
+    loadable: bool = True
 
     @property
     def kind(self) -> str:
@@ -78,15 +100,20 @@ class ModulePayload:
 
     @property
     def sass(self) -> frozenset[str]:
-        return frozenset(i.arch for i in self.cuda if i.kind == "sass")
+        return frozenset(i.arch for i in self.cuda if i.kind == "sass" and not i.relocatable)
 
     @property
     def ptx(self) -> frozenset[str]:
-        return frozenset(i.arch for i in self.cuda if i.kind == "ptx")
+        return frozenset(i.arch for i in self.cuda if i.kind == "ptx" and not i.relocatable)
 
     @property
     def lto(self) -> frozenset[str]:
-        return frozenset(i.arch for i in self.cuda if i.kind == "lto")
+        return frozenset(i.arch for i in self.cuda if i.kind == "lto" and not i.relocatable)
+
+    @property
+    def relocatable(self) -> frozenset[str]:
+        """Labels (sm_80, compute_90, lto_90) of the -rdc images in ``__nv_relfatbin``: for nvlink, never loaded."""
+        return frozenset(i.arch for i in self.cuda if i.relocatable)
 
     @property
     def hip_targets(self) -> frozenset[str]:
@@ -104,12 +131,13 @@ class ModulePayload:
 
     @property
     def archs(self) -> tuple[str, ...]:
-        """Every arch label, SASS then PTX then LTO then HIP, each in natural order."""
+        """Every loadable arch label, SASS then PTX then LTO then HIP, each in natural order (not ``relocatable``)."""
         return (*_sorted(self.sass), *_sorted(self.ptx), *_sorted(self.lto), *_sorted(self.hip_targets))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "kind": self.kind, "archs": list(self.archs), "error": self.error,
+            "loadable": self.loadable, "relocatable": _sorted(self.relocatable),
             "cuda": [vars(i) for i in self.cuda],
             "hip": [{**vars(b), "code_objects": [vars(o) for o in b.code_objects]} for b in self.hip],
             "needed": list(self.needed), "runtimes": [vars(r) for r in self.runtimes], "notes": list(self.notes),
@@ -161,12 +189,15 @@ def _inspect_elf(buf: bytes | mmap.mmap, name: str, runtimes: Mapping[str, Itera
     links = tuple(_runtime_links(needed, runtimes))
     device = machine in ("EM_CUDA", EM_CUDA, "EM_AMDGPU", EM_AMDGPU)
     linked = elf.header["e_type"] in ("ET_DYN", "ET_EXEC") and not device
+    loadable = elf.header["e_type"] != "ET_REL"
     notes += _cuda_notes(images, links if linked else None) + _bundle_notes(bundles)
     if not images and not bundles:
         notes += [f"links {link.soname} but carries no {_DEVICE_CODE[link.family]}"
                   for link in links if link.family in _DEVICE_CODE]
+    elif not loadable:
+        notes.append("relocatable object: its device code runs only once linked into a library")
     return ModulePayload(name, cuda=tuple(images), hip=tuple(bundles), needed=tuple(needed), runtimes=links,
-                         notes=_dedupe(notes))
+                         notes=_dedupe(notes), loadable=loadable)
 
 
 _DEVICE_CODE = {"cuda": "CUDA kernels", "hip": "HIP code objects"}
@@ -215,8 +246,12 @@ def _cuda_notes(images: list[CudaImage], links: tuple[RuntimeLink, ...] | None) 
     if compressed := [i for i in images if i.compressed]:
         codecs = "/".join(sorted({i.compression for i in compressed}))
         notes.append(f"{len(compressed)} of {len(images)} CUDA images compressed ({codecs})")
-    if not any(i.kind == "sass" for i in images):
+    loadable = [i for i in images if not i.relocatable]
+    if loadable and not any(i.kind == "sass" for i in loadable):
         notes.append("no SASS: PTX/LTO only, compiled by the driver at load time")
+    if only := _sorted({i.arch for i in images if i.relocatable} - {i.arch for i in loadable}):
+        notes.append(f"{RELOCATABLE_FATBIN_SECTION} only (relocatable device code for nvlink, never loaded by "
+                     f"the CUDA runtime): {' '.join(only)}")
     if unknown := sorted({i.kind for i in images} - {"sass", "ptx", "lto"}):
         notes.append(f"unknown fatbin entry kinds: {', '.join(unknown)}")
     if debug := sum(i.debug for i in images):
@@ -247,4 +282,7 @@ def _dedupe(notes: list[str]) -> tuple[str, ...]:
 
 
 def _sorted(labels: Iterable[str]) -> list[str]:
-    return sorted(labels, key=lambda s: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)])
+    """Natural order (sm_90 before sm_100), SASS then PTX then LTO labels where they are mixed."""
+    rank = {"sm": 0, "compute": 1, "lto": 2}
+    return sorted(labels, key=lambda s: (rank.get(s.split("_", 1)[0], 3),
+                                         [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]))

@@ -5,7 +5,9 @@ only buffers, never files, and knows nothing of ELF.
 
 Formats, as verified against nvcc 13.0, cuobjdump 13.5, Debian's hipcc 5.2 (clang 15) and clang 19:
 
-* CUDA fatbin (sections ``.nv_fatbin`` and, for ``-rdc`` code, ``__nv_relfatbin``): one or more
+* CUDA fatbin (sections ``.nv_fatbin`` and, for ``-rdc`` code, ``__nv_relfatbin``, which only nvlink reads:
+  a device-linked library keeps its objects' ``__nv_relfatbin`` beside the ``.nv_fatbin`` the runtime loads,
+  and the two can differ, e.g. PTX that was never device-linked): one or more
   fatbins back to back, each a 16-byte header (``<IHHQ``: magic 0xBA55ED50, version 1, header size 16,
   size of the entries that follow), then entries. An entry header (``<HHIQ IIHHI IIQ QQ``, 64 bytes or
   more) is: kind (1 PTX, 2 ELF/SASS cubin, 8 LTO-IR), format version, header size, payload size,
@@ -42,6 +44,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 FATBIN_MAGIC = 0xBA55ED50
 FATBIN_MAGIC_BYTES = struct.pack("<I", FATBIN_MAGIC)
 FATBIN_SECTIONS = (".nv_fatbin", "__nv_relfatbin")
+RELOCATABLE_FATBIN_SECTION = "__nv_relfatbin"  # -rdc device code for nvlink; the CUDA runtime never loads it
 FATBIN_KIND_PTX, FATBIN_KIND_ELF, FATBIN_KIND_LTO = 1, 2, 8
 FATBIN_FLAG_DEBUG = 0x2
 FATBIN_FLAG_LZ4 = 0x2000
@@ -72,6 +75,12 @@ class CudaImage:
     debug: bool = False
     section: str = ".nv_fatbin"
     flags: int = 0
+
+    @property
+    def relocatable(self) -> bool:
+        """Relocatable device code (``__nv_relfatbin``, from ``-rdc``): input to the device linker, which
+        writes what the runtime loads into ``.nv_fatbin``. A GPU with only this code for it has nothing to run."""
+        return self.section == RELOCATABLE_FATBIN_SECTION
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,13 @@
 """Refuse a GPU wheel that does not carry its kernels: every GPU-carrying module, and every module a
 recipe declares, must hold code for every arch the variant lists (SASS per sm_*, PTX only where the
 variant accepts forward compatibility; a code object per gfx* target). This is the check that would
-have stopped the xFormers wheel that shipped without HIP kernels."""
+have stopped the xFormers wheel that shipped without HIP kernels.
+
+Only code a GPU can be handed counts: PTX or SASS that exists only in ``__nv_relfatbin`` (-rdc device code,
+input to nvlink) never satisfies an arch, not even under ``ptx_forward_compatible``. And only loadable
+modules are checked: a static library's members (``lib.a(member.o)``) and other relocatable objects are
+reported by ``wheelwright inspect`` but not held to the arch list, nor matched by declared patterns, since
+whatever links them is the module that must carry the kernels (and is checked where it is in the wheel)."""
 
 from __future__ import annotations
 
@@ -65,13 +71,13 @@ def verify_wheel(wheel: Path, variant: Variant, declared: Mapping[str, Sequence[
     if not kind.requires_kernels or not every:
         return Verdict(wheel.name, variant.label, ())
     patterns: dict[str, Sequence[str]] = dict(declared) if isinstance(declared, Mapping) else {p: () for p in declared}
-    payload = inspect_wheel(wheel)
+    modules = inspect_wheel(wheel).loadable_modules  # static-library members and .o files are not checked
     checks: list[ModuleCheck] = []
     for pattern, subset in patterns.items():
-        if pattern != "*" and not any(fnmatch.fnmatch(m.name, pattern) for m in payload.modules):
+        if pattern != "*" and not any(fnmatch.fnmatch(m.name, pattern) for m in modules):
             required = _required(every, subset)
             checks.append(ModuleCheck(pattern, (), required, required))
-    for module in payload.modules:
+    for module in modules:
         matching = [p for p in patterns if fnmatch.fnmatch(module.name, p)]
         if kind.value in module.kind.split("+") or matching:
             subset = next((patterns[p] for p in matching if p != "*"), ()) or next((patterns[p] for p in matching), ())
@@ -102,7 +108,7 @@ def _covered(arch: str, module: ModulePayload, kind: PayloadKind, ptx_ok: bool) 
         return True  # SASS runs on later minor versions of its major (sm_80 code on sm_86/sm_89)
     if not ptx_ok:
         return False  # PTX needs a JIT at load time; only variants that accept it may rely on it
-    wanted = int(arch.removeprefix("sm_").rstrip("af") or 0)
+    wanted = int(arch.removeprefix("sm_").rstrip("af") or 0)  # module.ptx is loadable PTX: never __nv_relfatbin's
     return any(int(p.removeprefix("compute_").rstrip("af") or 0) <= wanted for p in module.ptx)
 
 
