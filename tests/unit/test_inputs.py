@@ -113,7 +113,7 @@ def test_direct_references(workspace, fake_pypi, capsys, tmp_path):
     fake_pypi.add(FakeProject("mine", "9.0"))
     filename, data = FakeProject("mine", "1.0").sdist()
     (tmp_path / filename).write_bytes(data)
-    run = workspace.build(capsys, f"mine @ {(tmp_path / filename).as_uri()}")
+    run = workspace.build(capsys, f"mine @ {(tmp_path / filename).as_uri()}#sha256={hashlib.sha256(data).hexdigest()}")
     assert run.code == 0, run.err
     assert _versions(workspace) == {"mine": "1.0"}
     cases = [
@@ -121,6 +121,7 @@ def test_direct_references(workspace, fake_pypi, capsys, tmp_path):
         (f"mine @ {fake_pypi.url.rsplit('/', 1)[0]}/files/mine-9.0.tar.gz", "only https:// and file://"),
         ("mine @ git+https://example.invalid/mine.git", "version-control URLs"),
         (f"other @ {(tmp_path / filename).as_uri()}", "the source is mine 1.0, not other"),
+        (f"mine @ {(tmp_path / filename).as_uri()}#sha256={'0' * 64}", f"not the #sha256={'0' * 64} the requirement pins"),
         ("./no/such/dir", "looks like a path"),
     ]
     for text, expected in cases:

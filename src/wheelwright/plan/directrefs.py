@@ -75,6 +75,11 @@ def _url(item: Requested, cache_dir: Path, offline: bool) -> DirectSource:
         local = _local(Requested(item.text, item.origin, path=path), cache_dir)
         if local.name != canonicalize_name(item.requirement.name):
             raise ConfigError(f"{where}: the source is {local.name} {local.version}, not {item.requirement.name}")
+        pinned = (urllib.parse.parse_qs(parsed.fragment).get("sha256") or [""])[0].lower()
+        if pinned and path.is_dir():
+            raise ConfigError(f"{where}: #sha256= pins an archive; {path} is a directory (its content is hashed as packed)")
+        if pinned and pinned != local.ref.sha256:
+            raise SourceError(f"{where}: {path.name} has sha256 {local.ref.sha256}, not the #sha256={pinned} the requirement pins")
         return local
     if parsed.scheme.startswith(("git+", "hg+", "svn+", "bzr+")):
         raise ConfigError(f"{where}: version-control URLs are not built from requirements; declare a git source in the package's recipe")
