@@ -8,6 +8,7 @@ directory are for.
 from __future__ import annotations
 
 import enum
+import fnmatch
 import hashlib
 import json
 import tomllib
@@ -15,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from packaging.utils import canonicalize_name
 
 from wheelwright.errors import ConfigError
 
@@ -55,6 +58,7 @@ class AcceleratorVersion:
     env: Mapping[str, str] = field(default_factory=dict)
     builder_image: str = ""
     ptx_forward_compatible: bool = False  # cuda: may PTX stand in for a missing sm_* SASS?
+    prebuilt: tuple[str, ...] = ()  # this row's vendor wheels, beside the family's (cuda 13.0: PyPI's torch 2.11.0 build)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,6 +101,12 @@ class Variant:
     ptx_forward_compatible: bool = False
     stack: tuple[str, ...] = ()
     runner: tuple[str, ...] = ("ubuntu-latest",)
+
+    def takes_prebuilt(self, name: str) -> bool:
+        """Whether a package is taken as a vendor wheel: its canonical name matches a ``prebuilt`` entry (fnmatch, so
+        ``nvidia-*`` covers NVIDIA's wheel-only runtime libraries)."""
+        canonical = canonicalize_name(name)
+        return any(fnmatch.fnmatchcase(canonical, canonicalize_name(p) if not any(c in p for c in "*?[") else p) for p in self.prebuilt)
 
     @property
     def label(self) -> str:
@@ -152,6 +162,7 @@ def _spec(name: str, table: Mapping[str, Any], common_never_graft: tuple[str, ..
             env={str(k): str(v) for k, v in row.get("env", {}).items()},
             builder_image=str(row.get("builder_image", "")),
             ptx_forward_compatible=bool(row.get("ptx_forward_compatible", False)),
+            prebuilt=_strings(row.get("prebuilt", ())),
         )
         for version, row in table.get("versions", {}).items()
     }
@@ -205,7 +216,7 @@ def select_variant(specs: Mapping[str, VariantSpec], name: str, version: str | N
     return Variant(
         name=name, version=chosen, description=f"{spec.description} {chosen}", gpu_payload=spec.gpu_payload,
         env={**spec.env, **row.env}, constraints=row.constraints, archs=row.archs, builder_image=row.builder_image,
-        toolchain=spec.toolchain, never_graft=spec.never_graft, forbid=spec.forbid, prebuilt=spec.prebuilt, prebuilt_index=spec.prebuilt_index,
+        toolchain=spec.toolchain, never_graft=spec.never_graft, forbid=spec.forbid, prebuilt=spec.prebuilt + row.prebuilt, prebuilt_index=spec.prebuilt_index,
         ptx_forward_compatible=row.ptx_forward_compatible, stack=spec.stack, runner=spec.runner,
     )
 

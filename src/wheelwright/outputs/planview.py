@@ -137,7 +137,7 @@ def _source(spec: NodeSpec, variant: Variant, wheel_only: frozenset[str], unchec
     if spec.name in wheel_only:
         unchecked.append(f"{spec.name} {spec.version} cannot be built from source until recipes/{spec.name.replace('-', '_')}.py declares a source")
         return "none: PyPI publishes only wheels; a recipe must declare its source (git tag or tarball)", None
-    if ref.kind == "prebuilt" or spec.name in variant.prebuilt:
+    if ref.kind == "prebuilt" or variant.takes_prebuilt(spec.name):
         return f"prebuilt vendor wheel from {variant.prebuilt_index or '(no prebuilt_index declared)'}, used as-is", ref.sha256
     if ref.kind == "git":
         if spec.build_system is None:

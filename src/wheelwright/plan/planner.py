@@ -131,7 +131,7 @@ class Planner:
                     raise ResolutionError(f"{req.name} is given as {direct.ref.local_path or direct.ref.url} ({direct.version}), "
                                           f"which does not satisfy {str(req)!r}")
                 return direct.version, direct.ref
-            if req.name in self.s.variant.prebuilt:
+            if self.s.variant.takes_prebuilt(req.name):
                 return prebuilt_wheel(req, constraints, self.prebuilt_index, interpreter, self.s.variant.label)
             declared = self.book.get(req.name).recipe.source
             if declared is not None:

@@ -212,7 +212,7 @@ class RecipeAwareSource:
         return self.book.get(name)
 
     def _prebuilt_files(self, name: str) -> list[IndexFile] | None:
-        if name not in self.variant.prebuilt or self.prebuilt_index is None:
+        if not self.variant.takes_prebuilt(name) or self.prebuilt_index is None:
             return None
         try:
             return [f for f in self.prebuilt_index.files(name) if f.is_wheel and self.base._rank(f)]
@@ -262,6 +262,8 @@ class RecipeAwareSource:
                 published = self.base.metadata(name, version)
         except (ResolutionError, SourceError):
             published = None
+        if prebuilt is not None:
+            return published  # a vendor wheel is published unchanged: its own Requires-Dist is what pip installs, recipe or not
         return self.with_recipe(name, version, published)
 
     def with_recipe(self, name: str, version: Version, published: PublishedMetadata | None) -> PublishedMetadata | None:
@@ -283,7 +285,7 @@ class RecipeAwareSource:
         source = self.recipe(name).recipe.source
         if source is not None:
             return f"its recipe builds it from {source.url}; pin one version (==) in the constraints"
-        if name in self.variant.prebuilt:
+        if self.variant.takes_prebuilt(name):
             where = getattr(self.prebuilt_index, "url", "no prebuilt_index declared")
             return f"taken prebuilt from {where}: {self.unreachable.get(name, 'no wheel there fits this interpreter and the constraints')}"
         return self.base.why_unavailable(name)
