@@ -32,7 +32,7 @@ from wheelwright.run.events import Note, TextReporter
 from wheelwright.remote.sources import UnpackLimits
 from wheelwright.ci import commands as ci_commands
 from wheelwright.config.toolchain import check_toolchain
-from wheelwright.config.variants import Variant, VariantSpec, every_variant, load_variants, select_variant
+from wheelwright.config.variants import Variant, VariantSpec, every_variant, load_variants, narrowed, select_variant
 
 
 def _positive_int(text: str) -> int:
@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--variant", default="cpu")
     _input_files(build)
     build.add_argument("--accelerator-version", metavar="V", help="a row of the variant's matrix (default: its default_version)")
+    build.add_argument("--archs", metavar="ARCH[,ARCH]", help="narrow the variant's GPU arch list for this run (e.g. sm_90); recorded, and verified against")
     build.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1)
     build.add_argument("--only", metavar="PKG", help="rebuild just PKG, taking everything else from the index")
     build.add_argument("--build-jobs", type=_positive_int, metavar="K",
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--variant", default="cpu")
     _input_files(plan)
     plan.add_argument("--accelerator-version", metavar="V")
+    plan.add_argument("--archs", metavar="ARCH[,ARCH]", help="narrow the variant's GPU arch list")
     plan.add_argument("--python", default="3.11", metavar="X.Y[,X.Y]")
     plan.add_argument("--index-url", default=PYPI_SIMPLE)
     plan.add_argument("--output-dir", type=Path, help="where build-plan.json goes (default: build/<variant>)")
@@ -133,6 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="re-check every wheel in a variant's index for its GPU kernels")
     verify.add_argument("--variant", default="cpu")
     verify.add_argument("--accelerator-version", metavar="V")
+    verify.add_argument("--archs", metavar="ARCH[,ARCH]", help="the narrowed arch list the wheels were built for")
     verify.add_argument("--output-dir", type=Path, help="default: build/<variant>")
     verify.add_argument("--plan", type=Path, metavar="FILE", help="the kernels each wheel must carry, from this plan (a CI slice) instead of graph.json")
     toolchain = sub.add_parser("toolchain", help="check this machine against a variant's toolchain")
@@ -173,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             print(report.render())
             return 1 if args.strict and report.problems else 0
         if args.command == "verify":
-            return _verify(args, project, select_variant(variants, args.variant, args.accelerator_version))
+            return _verify(args, project, narrowed(select_variant(variants, args.variant, args.accelerator_version), args.archs))
         if args.command == "toolchain":
             return _toolchain(select_variant(variants, args.variant, args.accelerator_version))
         return _build(args, project, variants)
@@ -201,10 +204,10 @@ def _plan(args: argparse.Namespace, project: Project, variants: dict[str, Varian
     from wheelwright.app import interpreters, make_planner, read_requested
     from wheelwright.outputs.planview import make_plan_view
 
-    variant = select_variant(variants, args.variant, args.accelerator_version)
+    variant = narrowed(select_variant(variants, args.variant, args.accelerator_version), args.archs)
     inputs = read_requested(args.requirements, variant, requirement_files=args.requirement, constraint_files=args.constraint)
     pythons = interpreters(args.python)
-    output_dir = (args.output_dir or project.output_dir(variant.label)).resolve()
+    output_dir = (args.output_dir or project.output_dir(_label(variant, args.archs))).resolve()
     reporter = TextReporter(sys.stderr)
     planning = make_planner(project, variant, frozenset(variants), inputs, pythons=pythons, index_url=args.index_url,
                             cache_dir=(args.cache_dir or default_cache_dir()).resolve(), output_dir=output_dir, reporter=reporter,
@@ -216,6 +219,11 @@ def _plan(args: argparse.Namespace, project: Project, variants: dict[str, Varian
     atomic_write_text(target, view.to_json() + "\n")
     print(view.to_json() if args.json else f"{view.render()}\nwritten: {output_dir / 'plan.json'} (the graph a build executes) and {target}")
     return 0
+
+
+def _label(variant: Variant, archs: str | None) -> str:
+    """A narrowed run (--archs) gets an output directory of its own: its wheels are not the variant's full-arch ones."""
+    return f"{variant.label}-{'-'.join(variant.archs)}" if archs else variant.label
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -235,7 +243,7 @@ def _verify(args: argparse.Namespace, project: Project, variant: Variant) -> int
     """Kernels each wheel must carry are the recipe decisions the build graph recorded: the same fact the build checked."""
     from wheelwright.stages.verify import render, verify_index
 
-    output = args.output_dir or project.output_dir(variant.label)
+    output = args.output_dir or project.output_dir(_label(variant, args.archs))
     simple, graph_file = output / "simple", (args.plan or output / "graph.json")
     if not simple.is_dir() or not graph_file.is_file():
         raise WheelwrightError(f"{output}: no index and graph; build the {variant.label} variant first")
@@ -298,7 +306,7 @@ def _build(args: argparse.Namespace, project: Project, variants: dict[str, Varia
     from wheelwright.run.worker import Stages, StageSettings
     from wheelwright.sandbox.buildenv import UvEnvironments
 
-    variant = select_variant(variants, args.variant, args.accelerator_version)
+    variant = narrowed(select_variant(variants, args.variant, args.accelerator_version), args.archs)
     if args.nodes and not args.plan:
         raise WheelwrightError("--nodes needs --plan FILE: a slice is a slice of a plan")
     plan_file = BuildGraph.from_json(_read(args.plan)) if args.plan else None
@@ -310,7 +318,7 @@ def _build(args: argparse.Namespace, project: Project, variants: dict[str, Varia
     inputs = read_requested(texts, variant, requirement_files=[] if plan_file else args.requirement,
                             constraint_files=[] if plan_file else args.constraint)
     cache_dir = (args.cache_dir or default_cache_dir()).resolve()
-    output_dir = (args.output_dir or project.output_dir(variant.label)).resolve()
+    output_dir = (args.output_dir or project.output_dir(_label(variant, args.archs))).resolve()
     pythons = interpreters(",".join(plan_file.pythons) if plan_file else args.python)
     jobs_per_build = build_jobs(args.jobs, args.build_jobs)
     sde = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))

@@ -97,3 +97,30 @@ def test_verify_honours_declared_arch_subsets_and_sass_compatibility(tmp_path):
     missing = {c.module: c.missing for c in strict.checks}
     assert missing["pkg/_main.so"] == ("sm_70", "sm_75", "sm_100", "sm_120")  # the undeclared _fa3.so is held to all archs too
     assert missing["pkg/_fa3.so"] == ("sm_70", "sm_75", "sm_100", "sm_120")
+
+
+def test_archs_narrows_one_run_and_verify_holds_it_to_the_narrowed_list(workspace, fake_pypi, capsys):
+    """--archs sm_90: a developer's fast loop (and the GPU proof) builds one arch, in an output directory of its own;
+    report and SBOM record the narrowed list, verify checks against it, and an arch the variant lacks is refused."""
+    if shutil.which("nvcc") is None:
+        pytest.skip("nvcc is not installed (.ci/run installs it)")
+    fake_pypi.add_file("gpukern", *sdist())
+    _narrow_archs(workspace, "cuda")
+    workspace.write("recipes/gpukern.py", recipe(with_env=True))
+    run = workspace.build(capsys, "--archs", "sm_90", "gpukern", variant="cuda")
+    assert run.code == 0, run.err
+    output = workspace.root / "build" / "cuda-13.0-sm_90"
+    report = json.loads((output / "report.json").read_text())
+    assert report["archs"] == ["sm_90"]
+    (wheel,) = (output / "simple" / "gpukern").glob("*.whl")
+    payload = inspect_wheel(wheel)
+    assert set(payload.sass) == {"sm_90"}
+    sbom = json.loads(next((output / "sbom").glob("gpukern-*.whl.cdx.json")).read_text())
+    assert {"name": "wheelwright:archs", "value": "sm_90"} in sbom["metadata"]["component"]["properties"]
+    from wheelwright.cli import main
+
+    assert main(["--project", str(workspace.root), "verify", "--variant", "cuda", "--archs", "sm_90"]) == 0
+    assert main(["--project", str(workspace.root), "verify", "--variant", "cuda", "--output-dir", str(output)]) == 1  # the full list: sm_80 missing
+    capsys.readouterr()
+    run = workspace.build(capsys, "--archs", "sm_99", "gpukern", variant="cuda")
+    assert run.code == 1 and "--archs 'sm_99': sm_99 not in cuda-13.0's arch list (sm_80, sm_90, sm_100)" in run.error

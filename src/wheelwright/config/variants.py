@@ -13,7 +13,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -228,3 +228,15 @@ def every_variant(specs: Mapping[str, VariantSpec]) -> list[Variant]:
         versions = sorted(spec.versions, key=lambda v: v != spec.default_version) if spec.versions else [None]
         result += [select_variant(specs, spec.name, v) for v in versions]
     return result
+
+
+def narrowed(variant: Variant, archs: str | None) -> Variant:
+    """``--archs sm_90[,sm_80]``: one run's subset of the variant's arch list (a developer's fast loop, a GPU proof).
+    Every arch must be one the variant lists; the narrowed list is the variant (cache keys, report, SBOM, verify)."""
+    if not archs:
+        return variant
+    chosen = tuple(dict.fromkeys(a.strip() for a in archs.split(",") if a.strip()))
+    unknown = [a for a in chosen if a not in variant.archs]
+    if not chosen or unknown:
+        raise ConfigError(f"--archs {archs!r}: {', '.join(unknown) or 'nothing'} not in {variant.label}'s arch list ({', '.join(variant.archs) or 'none'})")
+    return replace(variant, archs=chosen)

@@ -50,6 +50,7 @@ def write_outputs(result: Execution, settings: StageSettings, *, network: Isolat
         "run": settings.run_id,
         "status": "failed" if failed or result.failures else "ok",
         "variant": settings.variant.label,
+        "archs": list(settings.variant.archs),  # --archs narrows them for a run
         "python": ",".join(p.full_version for p in python),
         "build_jobs": settings.build_jobs,
         "network": network.description,
