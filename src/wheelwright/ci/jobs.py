@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from wheelwright.plan.graph import BuildGraph
 
@@ -78,7 +78,7 @@ def plan_jobs(graph: BuildGraph, *, durations: Mapping[str, float] | None = None
     for gid, job in jobs.items():
         reduced = tuple(d for d in job.needs if not any(d in ancestors[o] for o in job.needs if o != d))
         downloads = tuple(sorted({jobs[job_of[d]].artifact for m in job.nodes for d in closure[m] if job_of[d] != gid}))
-        final[gid] = CiJob(**{**job.__dict__, "needs": reduced, "downloads": downloads})
+        final[gid] = replace(job, needs=reduced, downloads=downloads)
     path, seconds = _critical_path(final)
     ordered = tuple(final.values())
     return CiPlan(variant=graph.variant, jobs=ordered, shards=_shards(ordered, max_jobs_per_file), pruned=tuple(sorted(pruned)),

@@ -26,7 +26,7 @@ from wheelwright.config.inputs import Requested
 from wheelwright.errors import ConfigError, SourceError
 from wheelwright.fsutil import atomic_writer, sha256_file
 from wheelwright.plan.graph import SourceRef
-from wheelwright.plan.published import PublishedMetadata, pkg_info_requires, static_pkg_info
+from wheelwright.plan.published import PublishedMetadata, pkg_info_requires
 from wheelwright.remote.index import IndexFile
 from wheelwright.remote.sources import deterministic_tar, fetch_sdist
 
@@ -56,10 +56,10 @@ def read_direct(requested: Sequence[Requested], cache_dir: Path, *, offline: boo
         if source.name in sources and sources[source.name].ref.sha256 != source.ref.sha256:
             raise ConfigError(f"{item.origin}: {item.text!r}: {source.name} is already given as {sources[source.name].ref.local_path or sources[source.name].ref.url}")
         sources[source.name] = source
-        extras = f"[{','.join(sorted(item.requirement.extras if item.requirement else item.extras))}]" if (item.extras or (item.requirement and item.requirement.extras)) else ""
+        wanted = sorted(item.requirement.extras) if item.requirement else list(item.extras)
         marker = str(item.requirement.marker) if item.requirement and item.requirement.marker else item.marker
-        requirements.append(Requirement(f"{source.name}{extras} @ {source.ref.local_path and Path(source.ref.local_path).as_uri() or source.ref.url}"
-                                        + (f" ; {marker}" if marker else "")))
+        url = Path(source.ref.local_path).as_uri() if source.ref.local_path else source.ref.url
+        requirements.append(Requirement(f"{source.name}{'[' + ','.join(wanted) + ']' if wanted else ''} @ {url}" + (f" ; {marker}" if marker else "")))
     return requirements, sources
 
 
@@ -128,8 +128,9 @@ def _local(item: Requested, cache_dir: Path) -> DirectSource:
 
 
 def _identify(archive: Path, where: str) -> tuple[NormalizedName, Version, PublishedMetadata | None]:
-    pkg_info, pyproject = _archive_files(archive, where)
-    return _name_version(pkg_info, pyproject, where) + (static_pkg_info(archive)[0] if pkg_info else _pyproject_metadata(pyproject, archive.name),)
+    pkg_info, pyproject = _archive_files(archive, where)  # read once: the PKG-INFO bytes serve name, version and requirements
+    metadata = pkg_info_requires(pkg_info, archive.name)[0] if pkg_info else _pyproject_metadata(pyproject, archive.name)
+    return _name_version(pkg_info, pyproject, where) + (metadata,)
 
 
 def _identify_tree(tree: Path, where: str) -> tuple[NormalizedName, Version, PublishedMetadata | None]:

@@ -162,16 +162,15 @@ class Planner:
         """What the index's published wheel of ``parent`` was built with (build edges) or resolved at run time (install
         edges of a build tool), by name: the planner keeps those versions where they still fit, so one package gets one
         build environment within an index whichever top-level set asks for it (read once per run, from index.json)."""
-        entry = self._published_entries().get((parent.name, parent.version, parent.python))
-        if entry is None:
-            return {}
-        if kind == "install":
-            return {canonicalize_name(n): Version(v) for n, v in entry.get("runtime", {}).items()}
-        result: dict[str, Version] = {}
-        for filename in entry.get("build_environment", ()):
-            name, version, _, _ = parse_wheel_filename(filename)
-            result[name] = version
-        return result
+        def choices() -> Mapping[str, Version]:
+            entry = self._published_entries().get((parent.name, parent.version, parent.python))
+            if entry is None:
+                return {}
+            if kind == "install":
+                return {canonicalize_name(n): Version(v) for n, v in entry.get("runtime", {}).items()}
+            return {name: version for name, version, _, _ in map(parse_wheel_filename, entry.get("build_environment", ()))}
+
+        return self.memo("published-choices", (parent.name, parent.version, parent.python, kind == "install"), choices)  # once per run, not per walk
 
     def _published_entries(self) -> Mapping[tuple[str, str, str], Mapping[str, Any]]:
         def load() -> dict[tuple[str, str, str], Mapping[str, Any]]:
