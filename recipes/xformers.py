@@ -47,9 +47,17 @@ def env_rocm(ctx: RecipeContext) -> dict[str, str]:
     }
 
 
+@recipe.build_requires("cuda", "rocm")
+def build_requires(ctx: RecipeContext) -> list[str]:
+    # setup.py (0.0.35): `from wheel.bdist_wheel import bdist_wheel`, else None, and its bdist_wheel_abi_none (the
+    # py39-none tag) derives from it: without `wheel` the build fails. pyproject.toml lists only setuptools and torch,
+    # and setuptools >= 70.1 no longer asks for wheel in get_requires_for_build_wheel.
+    return ["wheel"]
+
+
 @recipe.kernels("cuda", "rocm")
-def kernels(ctx: RecipeContext) -> dict[str, list[str]]:
-    declared: dict[str, list[str]] = {"xformers/_C.so": []}  # setup.py: extension "xformers._C", every arch of the variant
-    if ctx.variant.name == "cuda":
-        declared["xformers/_C_flashattention3*.so"] = ["sm_90"]  # setup.py: the FlashAttention-3 extension targets Hopper only
-    return declared
+def kernels(ctx: RecipeContext) -> list[str]:
+    # setup.py (0.0.35) get_extensions(): one extension, "xformers._C" (no_python_abi_suffix: xformers/_C.so), whose
+    # CUDA sources are xformers/csrc/**/*.cu (sparse24, swiglu; attention calls torch's own CUTLASS kernels when
+    # attn_compat says torch has them). No FlashAttention-3 extension is built any more.
+    return ["xformers/_C.so"]

@@ -18,6 +18,11 @@ from wheelwright.cli import main
 
 
 
+def pytest_addoption(parser):
+    parser.addoption("--gpu-stack", action="store_true",
+                     help="also run the tests marked gpu_stack: builds against PyPI's CUDA torch stack (~3 GB of wheels, tens of minutes)")
+
+
 @dataclass
 class Run:
     code: int

@@ -87,10 +87,13 @@ def make_planner(project: Project, variant: Variant, variant_names: frozenset[st
     return Planning(planner, source, book, renames, constraints, index)
 
 
-def toolchain_gate(graph: BuildGraph, variant: Variant, nodes: Sequence[str] | None = None) -> None:
-    """Before any build: if a node this run builds has recipe settings for the variant, its toolchain must be here."""
-    from wheelwright.config.toolchain import require_toolchain
+def toolchain_gate(graph: BuildGraph, variant: Variant, nodes: Sequence[str] | None = None) -> dict[str, str]:
+    """Before any build: if a node this run builds has recipe settings for the variant, its toolchain must be here.
+    Returns what the tools say of themselves (CUDA_HOME) wherever they are here: a node the build reveals later
+    gets them too."""
+    from wheelwright.config.toolchain import check_toolchain, require_toolchain, toolchain_env
 
     chosen = graph.nodes.values() if nodes is None else [graph.nodes[n] for n in nodes]
     if any(spec.recipe.variant_specific and spec.buildable for spec in chosen):
         require_toolchain(variant)
+    return toolchain_env(variant) if all(status.ok for status in check_toolchain(variant)) else {}

@@ -332,7 +332,7 @@ def _build(args: argparse.Namespace, project: Project, variants: dict[str, Varia
     with output_lock(output_dir, args.wait):
         graph = plan_file or planning.planner.plan()
         only, forced = _slice(args, graph)
-        toolchain_gate(graph, variant, sorted(only) if only is not None else None)
+        tool_env = toolchain_gate(graph, variant, sorted(only) if only is not None else None)
         for path in (output_dir / "simple", output_dir / "logs", output_dir / ".state"):
             path.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(output_dir / "work", ignore_errors=True)  # a failed run's leftovers, kept until now for debugging
@@ -342,7 +342,7 @@ def _build(args: argparse.Namespace, project: Project, variants: dict[str, Varia
                                  interpreters={p.version: p for p in pythons}, output_dir=output_dir, cache_dir=cache_dir,
                                  sbom_dir=(args.sbom_dir.resolve() if args.sbom_dir else output_dir / "sbom"), run_id=run_id,
                                  build_jobs=jobs_per_build, source_date_epoch=sde, network=network, offline=args.offline,
-                                 unpack_limits=limits, constraint_files=tuple(planning.constraints.files))
+                                 unpack_limits=limits, constraint_files=tuple(planning.constraints.files), toolchain_env=tool_env)
         stages = Stages(settings, book=planning.book, repairer=AuditwheelRepairer.for_variant(variant, source_date_epoch=sde),
                         environments=UvEnvironments(cache_dir / "uv"), renames=planning.renames)
         stages.local.remove_partial_files()  # a killed publish leaves a hidden temp file; the index never listed it

@@ -104,3 +104,28 @@ def _meets(version: str | None, required: str) -> bool:
         return SpecifierSet(required).contains(Version(version), prereleases=True)
     except (InvalidSpecifier, InvalidVersion):
         return False
+
+
+def toolchain_env(variant: Variant) -> dict[str, str]:
+    """The variables the variant's tools report about themselves (CUDA_HOME = the root nvcc says it runs from),
+    for every build of the variant. torch's extensions otherwise guess the root from where `nvcc` sits, and a
+    wrapper in /usr/local/bin makes that /usr/local: the link then fails with `cannot find -lcudart`."""
+    found: dict[str, str] = {}
+    for tool in variant.toolchain:
+        if tool.root_env:
+            found[tool.root_env] = _read_root(tool)
+    return found
+
+
+def _read_root(tool: ToolCheck) -> str:
+    command = " ".join(tool.root_command)
+    try:
+        result = subprocess.run(list(tool.root_command), capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ToolchainError(f"{tool.name}: `{command}` could not run ({exc}), so {tool.root_env} is unknown") from None
+    match = re.search(tool.root_pattern, result.stdout + result.stderr, re.MULTILINE)
+    root = Path(match.group(1)).resolve() if match else None
+    if root is None or not root.is_dir():
+        where = f"{match.group(1)!r} is not a directory" if match else f"its output has no match for {tool.root_pattern!r}"
+        raise ToolchainError(f"{tool.name}: {tool.root_env} not readable from `{command}`: {where}")
+    return str(root)

@@ -46,6 +46,11 @@ class ToolCheck:
     version_pattern: str = ""  # regex; group 1 is the version
     requires: str = ""  # PEP 440 specifier the version must meet; "{version}" is the accelerator version
     search_paths: tuple[str, ...] = ()  # where a library may live besides the loader's cache; $VARS allowed
+    # The toolkit's real root, read from the tool itself (an `nvcc` on PATH may be a wrapper script, so its location
+    # says nothing): root_command's output, root_pattern's group 1, handed to every build as the variable root_env.
+    root_env: str = ""
+    root_command: tuple[str, ...] = ()
+    root_pattern: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +84,9 @@ class VariantSpec:
     versions: Mapping[str, AcceleratorVersion] = field(default_factory=dict)
     default_version: str | None = None
     runner: tuple[str, ...] = ("ubuntu-latest",)  # GitHub Actions runner labels its CI jobs run on
+    # variable -> globs under the build environment's site-packages, prepended to it in every build: headers and
+    # libraries that wheels in the build environment bring (torch's nvidia-* wheels: cusparse.h, libcusparse.so)
+    build_env_paths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,6 +109,7 @@ class Variant:
     ptx_forward_compatible: bool = False
     stack: tuple[str, ...] = ()
     runner: tuple[str, ...] = ("ubuntu-latest",)
+    build_env_paths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def takes_prebuilt(self, name: str) -> bool:
         """Whether a package is taken as a vendor wheel: its canonical name matches a ``prebuilt`` entry (fnmatch, so
@@ -117,6 +126,11 @@ class Variant:
         """Hash of every setting that can change a wheel built for this variant (part of cache keys)."""
         settings = {k: v for k, v in asdict(self).items() if k not in ("description", "stack", "runner")}
         settings["gpu_payload"] = self.gpu_payload.value  # the string variants.toml holds: fingerprints stay what they were
+        if not settings["build_env_paths"]:
+            del settings["build_env_paths"]  # settings added later hash only where set: the other variants' keys stay
+        for tool in settings["toolchain"]:
+            for unset in [k for k in ("root_env", "root_command", "root_pattern") if not tool[k]]:
+                del tool[unset]
         return hashlib.sha256(json.dumps(settings, sort_keys=True, default=list).encode()).hexdigest()
 
 
@@ -184,6 +198,9 @@ def _spec(name: str, table: Mapping[str, Any], common_never_graft: tuple[str, ..
                 version_pattern=str(t.get("version_pattern", "")),
                 requires=str(t.get("requires", "")),
                 search_paths=_strings(t.get("search_paths", ())),
+                root_env=str(t.get("root_env", "")),
+                root_command=_strings(t.get("root_command", ())),
+                root_pattern=str(t.get("root_pattern", "")),
             )
             for t in table.get("toolchain", ())
         ),
@@ -194,6 +211,7 @@ def _spec(name: str, table: Mapping[str, Any], common_never_graft: tuple[str, ..
         versions=versions,
         default_version=default,
         runner=_strings(table.get("runner", ("ubuntu-latest",))),
+        build_env_paths={str(k): _strings(v) for k, v in table.get("build_env_paths", {}).items()},
     )
 
 
@@ -208,7 +226,8 @@ def select_variant(specs: Mapping[str, VariantSpec], name: str, version: str | N
             raise ConfigError(f"variant {name!r} has no accelerator versions; drop --accelerator-version {version}")
         return Variant(name=name, version=None, description=spec.description, gpu_payload=spec.gpu_payload, env=spec.env,
                        constraints=spec.constraints, never_graft=spec.never_graft, forbid=spec.forbid, prebuilt=spec.prebuilt,
-                       prebuilt_index=spec.prebuilt_index, toolchain=spec.toolchain, stack=spec.stack, runner=spec.runner)
+                       prebuilt_index=spec.prebuilt_index, toolchain=spec.toolchain, stack=spec.stack, runner=spec.runner,
+                       build_env_paths=spec.build_env_paths)
     chosen = version or spec.default_version
     if chosen is None or chosen not in spec.versions:
         raise ConfigError(f"variant {name!r} has no accelerator version {chosen!r}; known: {', '.join(spec.versions)}")
@@ -217,7 +236,7 @@ def select_variant(specs: Mapping[str, VariantSpec], name: str, version: str | N
         name=name, version=chosen, description=f"{spec.description} {chosen}", gpu_payload=spec.gpu_payload,
         env={**spec.env, **row.env}, constraints=row.constraints, archs=row.archs, builder_image=row.builder_image,
         toolchain=spec.toolchain, never_graft=spec.never_graft, forbid=spec.forbid, prebuilt=spec.prebuilt + row.prebuilt, prebuilt_index=spec.prebuilt_index,
-        ptx_forward_compatible=row.ptx_forward_compatible, stack=spec.stack, runner=spec.runner,
+        ptx_forward_compatible=row.ptx_forward_compatible, stack=spec.stack, runner=spec.runner, build_env_paths=spec.build_env_paths,
     )
 
 

@@ -15,6 +15,7 @@ from packaging.version import Version
 
 from wheelwright.config.interpreters import Interpreter
 from wheelwright.errors import ResolutionError, SourceError
+from wheelwright.plan.buildenvs import unify_build_environment
 from wheelwright.plan.buildsystem import BuildSystem, read_archive_build_system
 from wheelwright.plan.graph import ROOT, BuildGraph, Edge, EdgeKind, NodeSpec, SourceRef
 from wheelwright.plan.keys import discover_key, source_key, wheel_key
@@ -61,10 +62,26 @@ class Walk:
                 self._expand(node)
             if self.p._dirty:
                 return  # the runtime tree changed under this walk: the planner starts again
-            grew = self._keys()  # first: the backend answers on record are keyed by the wheels the keys find
+            grew = any([unify_build_environment(n, self.nodes, self.edges) for n in sorted(self.nodes) if self.nodes[n].buildable])
+            grew = self._keys() or grew  # first: the backend answers on record are keyed by the wheels the keys find
             grew = self._discover_recorded() or grew
             if not grew and not [n for n in self.nodes if n not in self._expanded]:
                 break
+        self._drop_unreachable()
+
+    def _drop_unreachable(self) -> None:
+        """A node no edge leads to any more (a build requirement moved to the version its build environment shares)."""
+        reachable, stack = set(), [ROOT]
+        children: dict[str, list[str]] = {}
+        for edge in self.edges:
+            children.setdefault(edge.parent, []).append(edge.child)
+        while stack:
+            for child in children.get(stack.pop(), ()):
+                if child not in reachable:
+                    reachable.add(child)
+                    stack.append(child)
+        self.nodes = {n: spec for n, spec in self.nodes.items() if n in reachable}
+        self.edges = {e for e in self.edges if e.child in reachable and (e.parent == ROOT or e.parent in reachable)}
 
     # ----- nodes ---------------------------------------------------------------------------------
 
@@ -127,8 +144,11 @@ class Walk:
     def _tool_requires(self, name: str, version: Version, extras: Iterable[str]) -> tuple[tuple[str, ...] | None, str | None]:
         """A build tool's runtime requirements as its built wheel states them (recorded), else unknown until it is
         built. Not read from the index: a cold plan would wait on a metadata request per build tool, and the
-        wheel we build has the last word anyway."""
+        wheel we build has the last word anyway. A vendor wheel is the exception: it is never built, and its own
+        METADATA (read like the runtime plan reads it) is what will be installed."""
         metadata = self.p.overrides.get((name, version))
+        if metadata is None and self.s.variant.takes_prebuilt(name):
+            metadata = self.p.source.metadata(name, version)
         if metadata is None:
             return None, None
         return tuple(sorted({str(unmarked(r)) for r in applicable(metadata.requires_dist, self.interpreter.markers, sorted(extras),

@@ -10,7 +10,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ from wheelwright.recipes.book import RecipeBook, context
 from wheelwright.recipes.patches import Patch, apply_patches, find_patches
 from wheelwright.remote.sources import UnpackLimits, fetch_source, unpack_sdist
 from wheelwright.run.cache import RecordStore
-from wheelwright.sandbox.buildenv import BuildEnvironment, EnvironmentFactory, scrubbed_environment
+from wheelwright.sandbox.buildenv import BuildEnvironment, EnvironmentFactory, build_env_paths, scrubbed_environment
 from wheelwright.sandbox.isolation import Isolation, NetworkPolicy
 from wheelwright.stages.backend import Backend
 from wheelwright.stages.crates import VendoredCrates, vendor_crates
@@ -67,6 +67,7 @@ class StageSettings:
     unpack_limits: UnpackLimits = UnpackLimits()
     constraint_files: tuple[Path, ...] = ()
     run_id: str = "unnamed"  # which run wrote a record, an index entry, a report
+    toolchain_env: Mapping[str, str] = field(default_factory=dict)  # what the variant's tools said of themselves (CUDA_HOME)
 
     @property
     def simple_dir(self) -> Path:
@@ -367,7 +368,7 @@ class Stages:
         budget = {name: str(self.s.build_jobs) for name in PARALLELISM_VARIABLES}
         budget |= {"MAKEFLAGS": f"-j{self.s.build_jobs}", "NINJAFLAGS": f"-j{self.s.build_jobs}"}
         crates = prepared.crates.env() if prepared.crates else {}
-        chosen = {**self.s.variant.env, **budget, **dict(spec.recipe.env), **crates}
+        chosen = {**self.s.toolchain_env, **self.s.variant.env, **budget, **dict(spec.recipe.env), **crates}
         return scrubbed_environment({**chosen, **self._path_maps(chosen), "SOURCE_DATE_EPOCH": str(self.s.source_date_epoch)})
 
     def _path_maps(self, chosen: Mapping[str, str]) -> dict[str, str]:
@@ -407,6 +408,9 @@ class Stages:
     def _backend(self, spec: NodeSpec, prepared: Prepared, env: BuildEnvironment, log: IO[str]) -> Backend:
         variables = self.build_environment_variables(spec, prepared)
         variables["PATH"] = f"{env.bin_dir}{os.pathsep}{variables.get('PATH', os.defpath)}"
+        brought = build_env_paths(self.s.variant.build_env_paths, env.site_packages, variables)
+        log.writelines(f"# from the build environment's wheels: {key}={value}\n" for key, value in sorted(brought.items()))
+        variables |= brought
         return Backend(prepared.source_dir, prepared.build_system, env.python, variables, log, spec.id, self.s.network)
 
     # ----- SBOMs beside the index ----------------------------------------------------------------

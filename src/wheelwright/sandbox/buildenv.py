@@ -53,6 +53,9 @@ class BuildEnvironment(Protocol):
     @property
     def bin_dir(self) -> Path: ...
 
+    @property
+    def site_packages(self) -> Path: ...
+
     def install(self, wheels: Sequence[Path], log: IO[str]) -> None: ...
 
 
@@ -79,6 +82,11 @@ class UvEnvironment:
     @property
     def bin_dir(self) -> Path:
         return self.path / "bin"
+
+    @property
+    def site_packages(self) -> Path:
+        found = sorted(self.path.glob("lib/python*/site-packages"))
+        return found[0] if found else self.path / "lib" / "site-packages"
 
     def install(self, wheels: Sequence[Path], log: IO[str]) -> None:
         if not wheels:
@@ -109,3 +117,14 @@ class UvEnvironments:
 
     def open(self, path: Path, env: Mapping[str, str]) -> BuildEnvironment:
         return UvEnvironment(path, self.uv_cache, env)
+
+
+def build_env_paths(paths: Mapping[str, Sequence[str]], site_packages: Path, current: Mapping[str, str]) -> dict[str, str]:
+    """Directories that wheels of the build environment bring (``nvidia/*/include`` of torch's CUDA wheels), put
+    first on the variable's search path (CPATH, LIBRARY_PATH); what the variant or recipe set stays after them."""
+    found: dict[str, str] = {}
+    for variable, patterns in paths.items():
+        directories = [str(d) for pattern in patterns for d in sorted(site_packages.glob(pattern)) if d.is_dir()]
+        if directories:
+            found[variable] = os.pathsep.join([*directories, *([current[variable]] if current.get(variable) else [])])
+    return found
