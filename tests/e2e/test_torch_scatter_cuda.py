@@ -83,7 +83,7 @@ def test_without_force_cuda_the_silent_cpu_only_wheel_is_refused_and_not_publish
     recipe.write_text(text.replace('"FORCE_CUDA": "1",', ""))
     variants = project / "variants.toml"
     variants.write_text(variants.read_text().replace('env = { USE_CUDA = "1", FORCE_CUDA = "1" }', 'env = { USE_CUDA = "1" }'))
-    assert "FORCE_CUDA" not in recipe.read_text() and 'FORCE_CUDA = "1"' not in variants.read_text()
+    assert '"FORCE_CUDA": "1"' not in recipe.read_text() and 'FORCE_CUDA = "1"' not in variants.read_text()
     out = tmp_path / "out"
     run = wheelwright(project, *ARGS, output=out)
     assert run.returncode != 0

@@ -94,7 +94,7 @@ def make_plan_view(graph: BuildGraph, *, variant: Variant, wheel_only: frozenset
             unchecked.append("get_requires_for_build_wheel: answered by its backend during the build (on the frontier)")
         rows.append(PlannedBuild(
             name=spec.name, version=spec.version, source=source, source_sha256=sha, patches=tuple(n for n, _ in spec.patches),
-            env={**variant.env, **dict(spec.recipe.env)}, config_settings=spec.recipe.config(), kernels=kernels,
+            env={**variant.env, **dict(spec.recipe.env)} if spec.buildable else {}, config_settings=spec.recipe.config(), kernels=kernels,  # a vendor wheel is never built
             requires=tuple(spec.requires or ()),
             metadata=spec.metadata_origin or "not published: known only after its build (prepare_metadata_for_build_wheel)",
             unchecked=tuple(unchecked), node=spec.id,

@@ -15,14 +15,31 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from wheelwright.errors import ResolutionError
-from wheelwright.plan.graph import BUILD_KINDS, BuildGraph, Edge, NodeSpec
+from wheelwright.plan.graph import BUILD_KINDS, Edge, NodeSpec
 
 
-def unify_build_environment(node: str, nodes: Mapping[str, NodeSpec], edges: set[Edge]) -> bool:
+def unify_build_environments(nodes: Mapping[str, NodeSpec], edges: set[Edge]) -> bool:
+    """Every buildable node's build environment, one version per project. True if an edge moved."""
+    installs: dict[str, list[Edge]] = {}  # only build edges move here: the install edges hold still
+    builds: dict[str, list[Edge]] = {}
+    for edge in edges:
+        (installs if edge.kind == "install" else builds).setdefault(edge.parent, []).append(edge)
+    changed = False
+    for node in sorted(n for n, spec in nodes.items() if spec.buildable and n in builds):
+        changed = unify_build_environment(node, nodes, edges, installs) or changed
+    return changed
+
+
+def unify_build_environment(node: str, nodes: Mapping[str, NodeSpec], edges: set[Edge], installs: Mapping[str, list[Edge]] | None = None) -> bool:
     """Re-point ``node``'s own build edges so that its build environment holds one version per project.
     Edges of other parents are shared by every environment holding them and stay as they are. True if it changed."""
-    graph = BuildGraph(variant="", pythons=(), requested=(), nodes=dict(nodes), edges=tuple(edges))
-    closure = graph.build_closure(node)
+    if installs is None:
+        installs = {}
+        for edge in edges:
+            if edge.kind == "install":
+                installs.setdefault(edge.parent, []).append(edge)
+    own = [e for e in edges if e.parent == node and e.kind in BUILD_KINDS]
+    closure = _install_closure({e.child for e in own}, installs) - {node}
     by_name: dict[str, list[str]] = {}
     for member in sorted(closure):
         by_name.setdefault(nodes[member].name, []).append(member)
@@ -30,15 +47,26 @@ def unify_build_environment(node: str, nodes: Mapping[str, NodeSpec], edges: set
     for name, versions in sorted(by_name.items()):
         if len(versions) < 2:
             continue
-        own = [e for e in edges if e.parent == node and e.kind in BUILD_KINDS and e.child in versions]
-        shared = [e for e in edges if e.parent in closure and e.kind == "install" and e.child in versions]
-        chosen = _fitting(name, versions, own + shared, nodes, node)
-        for edge in own:
+        mine = [e for e in own if e.child in versions]
+        shared = [e for parent in sorted(closure) for e in installs.get(parent, ()) if e.child in versions]
+        chosen = _fitting(name, versions, mine + shared, nodes, node)
+        for edge in mine:
             if edge.child != chosen:
                 edges.discard(edge)
                 edges.add(Edge(edge.parent, chosen, edge.kind, edge.requirement))
                 changed = True
     return changed
+
+
+def _install_closure(roots: set[str], installs: Mapping[str, list[Edge]]) -> set[str]:
+    """The roots and what they need at run time (BuildGraph.install_closure, without building a graph per node)."""
+    seen, stack = set(roots), list(roots)
+    while stack:
+        for edge in installs.get(stack.pop(), ()):
+            if edge.child not in seen:
+                seen.add(edge.child)
+                stack.append(edge.child)
+    return seen
 
 
 def _fitting(name: str, versions: list[str], wanting: list[Edge], nodes: Mapping[str, NodeSpec], node: str) -> str:

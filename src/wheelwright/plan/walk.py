@@ -15,7 +15,7 @@ from packaging.version import Version
 
 from wheelwright.config.interpreters import Interpreter
 from wheelwright.errors import ResolutionError, SourceError
-from wheelwright.plan.buildenvs import unify_build_environment
+from wheelwright.plan.buildenvs import unify_build_environments
 from wheelwright.plan.buildsystem import BuildSystem, read_archive_build_system
 from wheelwright.plan.graph import ROOT, BuildGraph, Edge, EdgeKind, NodeSpec, SourceRef
 from wheelwright.plan.keys import discover_key, source_key, wheel_key
@@ -62,7 +62,7 @@ class Walk:
                 self._expand(node)
             if self.p._dirty:
                 return  # the runtime tree changed under this walk: the planner starts again
-            grew = any([unify_build_environment(n, self.nodes, self.edges) for n in sorted(self.nodes) if self.nodes[n].buildable])
+            grew = unify_build_environments(self.nodes, self.edges)
             grew = self._keys() or grew  # first: the backend answers on record are keyed by the wheels the keys find
             grew = self._discover_recorded() or grew
             if not grew and not [n for n in self.nodes if n not in self._expanded]:
