@@ -14,19 +14,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from gpu_install import install_from_index, list_elf
+
 KERNEL_MODULES = ("_scatter_cuda.so", "_segment_csr_cuda.so", "_segment_coo_cuda.so")
-
-
-def install(find_links: Path) -> None:
-    command = [sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", "--no-cache-dir", "--force-reinstall",
-               "--find-links", str(find_links), "torch-scatter==2.1.2"]
-    print("$", " ".join(command), flush=True)
-    subprocess.run(command, check=True)
 
 
 def compare(torch, torch_scatter) -> list[str]:
@@ -85,7 +79,7 @@ def main() -> int:
     parser.add_argument("--no-install", action="store_true", help="use the torch-scatter already installed")
     args = parser.parse_args()
     if not args.no_install:
-        install(args.find_links)
+        install_from_index(args.find_links, "torch-scatter==2.1.2")
     import torch
     import torch_scatter
 
@@ -100,8 +94,7 @@ def main() -> int:
     failures = compare(torch, torch_scatter)
     timing(torch, torch_scatter)
     for module in KERNEL_MODULES:
-        print(f"$ cuobjdump --list-elf {package / module}", flush=True)
-        subprocess.run(["cuobjdump", "--list-elf", str(package / module)], check=False)
+        list_elf(package / module)
     missing = [m for m in KERNEL_MODULES if m not in loaded]
     if failures or missing:
         print(f"error: {', '.join(failures + [f'{m} not loaded' for m in missing])}")

@@ -88,7 +88,7 @@ def test_without_force_cuda_the_silent_cpu_only_wheel_is_refused_and_not_publish
     run = wheelwright(project, *ARGS, output=out)
     assert run.returncode != 0
     assert re.search(r"torch_scatter-2\.1\.2-cp312-cp312-\S+\.whl: GPU kernels missing for variant cuda-13\.0: "
-                     r"torch_scatter/_scatter_cuda\.so carries no cuda code; missing sm_90", run.stderr), run.stderr[-3000:]
+                     r"torch_scatter/_scatter_cuda\.so carries no CUDA code; missing sm_90", run.stderr), run.stderr[-3000:]
     assert not list((out / "simple").glob("torch-scatter/*.whl"))
     index = json.loads((out / "index.json").read_text())
     assert not [name for name, entry in index["wheels"].items() if entry["project"] == "torch-scatter"]

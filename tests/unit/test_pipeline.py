@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import threading
 import time
@@ -117,6 +118,11 @@ def test_build_environment_is_scrubbed_and_reproducible(workspace, fake_pypi, ca
     assert "ENV SOURCE_DATE_EPOCH=315532800" in log
     assert "ENV PIP_CONFIG_FILE=/dev/null" in log
     assert "ghp_secret" not in log and "evil.example" not in log and "ENV PYTHONPATH" not in log
+    # the build environment's path has no `=`: `env VAR=… /…/env/bin/python -m …` (numpy's meson build) must not read
+    # the interpreter as one more assignment
+    path = next(line for line in log.splitlines() if line.startswith("ENV PATH="))
+    build_bin = path.removeprefix("ENV PATH=").split(":")[0]
+    assert re.search(r"/work/envprobe-1\.0-py3\.\d+/env/bin$", build_bin) and "=" not in build_bin
 
 
 def test_only_rebuilds_one_package_and_takes_the_rest_from_the_index(workspace, tree, capsys):

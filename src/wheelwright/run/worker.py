@@ -85,6 +85,12 @@ class StageSettings:
     def state_dir(self) -> Path:
         return self.output_dir / ".state"
 
+    def node_work_dir(self, spec: NodeSpec) -> Path:
+        """``work/numpy-2.5.5-py3.12``: a node's work directory, named without the ``=`` of its id. Build tools put
+        these paths on command lines, and `env PYTHONPATH=… /…/numpy==2.5.5/env/bin/python` reads the interpreter
+        as one more assignment (numpy's meson build fails with `env: '-m': No such file or directory`)."""
+        return self.work_dir / f"{spec.name}-{spec.version}-py{spec.python}"
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -180,7 +186,7 @@ class Stages:
             raise BuildError(f"{spec.id}: its patches changed since the plan ({[p.path.name for p in patches]} vs {[n for n, _ in spec.patches]}); plan again")
         what = f"git tag {spec.source.git_ref} = commit {identity}" if spec.source.git_ref else f"sha256 {spec.source.sha256} verified"
         log.write(f"# {spec.id} from {spec.source.url}\n# {what}\n")
-        work = self.s.work_dir / spec.id
+        work = self.s.node_work_dir(spec)
         shutil.rmtree(work, ignore_errors=True)
         tree = unpack_sdist(archive, work / "src", self.s.unpack_limits)
         apply_patches(patches, tree, log)
@@ -218,7 +224,7 @@ class Stages:
             prepared = prepared or self.prepare(spec, log)
             env = self._environment(spec, prepared, first, log)
             env.install([w.path for w in every if w not in first], log)
-            answer = self._backend(spec, prepared, env, log).prepare_metadata(self.s.work_dir / spec.id / "metadata", spec.recipe.config())
+            answer = self._backend(spec, prepared, env, log).prepare_metadata(self.s.node_work_dir(spec) / "metadata", spec.recipe.config())
             log.write(f"# prepare_metadata_for_build_wheel -> {answer}\n")
         return Learnt(tuple(answer) if answer is not None else None, self._wheel_key(spec, first, every), prepared)
 
@@ -242,7 +248,7 @@ class Stages:
             env = self._environment(spec, prepared, first, log)
             env.install([w.path for w in every if w not in first], log)
             backend = self._backend(spec, prepared, env, log)
-            work = self.s.work_dir / spec.id
+            work = self.s.node_work_dir(spec)
             raw = backend.build_wheel(work / "dist", spec.recipe.config())
             repaired = self.repairer.repair(raw, work / "repaired", log)
             log.write(f"# repaired: {repaired.platform_tag or 'pure, unchanged'}; grafted {[g.soname for g in repaired.grafted]}; external {list(repaired.external)}\n")
@@ -383,7 +389,7 @@ class Stages:
     def _environment(self, spec: NodeSpec, prepared: Prepared, first: Sequence[InputWheel], log: IO[str]) -> BuildEnvironment:
         """The node's build environment with its build-system wheels; one an earlier step of this run made is
         reused (prepare empties the node's work directory, so what is there is this run's)."""
-        env_dir = self.s.work_dir / spec.id / "env"
+        env_dir = self.s.node_work_dir(spec) / "env"
         variables = self.build_environment_variables(spec, prepared)
         if env_dir.is_dir():
             return self.environments.open(env_dir, variables)
