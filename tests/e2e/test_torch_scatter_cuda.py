@@ -1,4 +1,4 @@
-"""torch-scatter 2.1.2 from its PyPI sdist for cuda-13.0, against PyPI's torch 2.11.0 (CUDA 13.0) taken prebuilt.
+"""torch-scatter 2.1.2 (and xformers 0.0.35) from PyPI sdists for cuda-13.0, against PyPI's torch 2.11.0 (CUDA 13.0) taken prebuilt.
 
 The plan (metadata only, seconds) runs in CI. The builds fetch ~3 GB of torch and nvidia-* wheels and compile for
 minutes to tens of minutes, so they are marked gpu_stack (pytest --gpu-stack): the recipe's build, its kernels
@@ -93,3 +93,20 @@ def test_without_force_cuda_the_silent_cpu_only_wheel_is_refused_and_not_publish
     index = json.loads((out / "index.json").read_text())
     assert not [name for name, entry in index["wheels"].items() if entry["project"] == "torch-scatter"]
     assert index["wheels"]  # the rest of the tree (torch, its runtime, the build tools) was published
+
+
+@pytest.mark.gpu_stack
+def test_xformers_builds_for_sm_90_with_its_own_kernels(tmp_path):
+    """The stretch of the same pipeline: xformers 0.0.35 from its sdist (one extension, xformers/_C.so; `wheel` in its
+    build environment through the recipe, since its setup.py imports wheel.bdist_wheel); numpy from source with it."""
+    out = tmp_path / "out"
+    run = wheelwright(copy_project(tmp_path / "project"), "--variant", "cuda", "--python", "3.12", "--archs", "sm_90", "xformers==0.0.35",
+                      output=out)
+    assert run.returncode == 0, run.stderr[-4000:]
+    node = json.loads((out / "report.json").read_text())["nodes"]["xformers==0.0.35"]
+    assert node["status"] == "built" and node["gpu_payload"] == ["xformers/_C.so: sm_90"]
+    (wheel,) = (out / "simple" / "xformers").glob("xformers-0.0.35-py39-none-*.whl")
+    module = tmp_path / "_C.so"
+    with zipfile.ZipFile(wheel) as archive:
+        module.write_bytes(archive.read("xformers/_C.so"))
+    assert cuobjdump_images(cuobjdump(), module)["sass", "sm_90"] >= 1
