@@ -124,3 +124,27 @@ def test_archs_narrows_one_run_and_verify_holds_it_to_the_narrowed_list(workspac
     capsys.readouterr()
     run = workspace.build(capsys, "--archs", "sm_99", "gpukern", variant="cuda")
     assert run.code == 1 and "--archs 'sm_99': sm_99 not in cuda-13.0's arch list (sm_80, sm_90, sm_100)" in run.error
+
+
+def test_a_star_pattern_refuses_a_wheel_with_no_device_code_at_all(tmp_path):
+    """`{"*": [...]}` means every GPU module must carry the archs; a wheel with none (the silent CPU-only build)
+    must fail, not pass for lack of anything to check. A CPU module built here with gcc stands in for it."""
+    import subprocess
+    import zipfile
+
+    from helpers import REPO
+
+    from wheelwright.config.variants import load_variants, select_variant
+    from wheelwright.stages.verify import verify_wheel
+
+    (tmp_path / "cpu.c").write_text("int answer(void) { return 42; }\n")
+    so = tmp_path / "cpu.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", str(tmp_path / "cpu.c"), "-o", str(so)], check=True)
+    wheel = tmp_path / "pkg-1.0-cp311-cp311-linux_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.write(so, "pkg/_ops.so")
+    rocm = select_variant(load_variants(REPO / "variants.toml"), "rocm")
+    verdict = verify_wheel(wheel, rocm, {"*": ["gfx942", "gfx950"]})
+    assert not verdict.ok
+    assert "* (any module) carries no HIP code; missing gfx942,gfx950" in verdict.message("hip")
+    assert verify_wheel(wheel, rocm, ()).ok  # nothing declared, nothing GPU: a CPU wheel of a GPU variant stays fine

@@ -85,6 +85,9 @@ def verify_wheel(wheel: Path, variant: Variant, declared: Mapping[str, Sequence[
             present = _present(module, kind)
             missing = tuple(a for a in required if not _covered(a, module, kind, variant.ptx_forward_compatible))
             checks.append(ModuleCheck(module.name, present, required, missing))
+    if "*" in patterns and not any(kind.value in m.kind.split("+") for m in modules):
+        required = _required(every, patterns["*"])  # "every GPU module": a wheel with none is the article's bug, not a pass
+        checks.append(ModuleCheck("* (any module)", (), required, required))
     return Verdict(wheel.name, variant.label, tuple(checks))
 
 
