@@ -30,6 +30,13 @@ def build_requires(ctx: RecipeContext) -> list[str]:
     return ["torch"]  # setup.py line 8: `import torch`; the version is the variant's torch pin (constraints/cuda-*.txt)
 
 
+@recipe.requires("cuda")
+def requires(ctx: RecipeContext) -> list[str]:
+    # setup.py: install_requires = []; yet every module needs libc10.so and libtorch*.so, and the _cuda ones
+    # libcudart.so.13, none of which the wheel grafts: torch (and through it nvidia-cuda-runtime) must come with it
+    return ["torch"]
+
+
 @recipe.env("cuda")
 def env(ctx: RecipeContext) -> dict[str, str]:
     return {

@@ -39,3 +39,17 @@ def test_pyyaml_grafts_libyaml_and_says_so(tmp_path):
     out = subprocess.run([str(python), "-c", "import yaml; print(yaml.__with_libyaml__, yaml.load('a: 1', Loader=yaml.CLoader))"],
                          capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "True {'a': 1}", out.stderr
+
+
+def test_a_library_the_variant_never_grafts_must_come_with_a_requirement_or_the_host(tmp_path):
+    """The same real build, on a cpu variant that never grafts libyaml and declares no host runtime for it: the wheel
+    would import only where libyaml happens to be installed, so it is refused naming the library, and not published."""
+    project = copy_project(tmp_path / "project")
+    variants = project / "variants.toml"
+    variants.write_text(variants.read_text().replace("[variant.cpu]\n", '[variant.cpu]\nnever_graft = ["libyaml-0.so*"]\n', 1))
+    output = tmp_path / "out"
+    run = wheelwright(project, "pyyaml", output=output)
+    assert run.returncode != 0
+    assert "needs libraries that installing it does not bring on cpu: libyaml-0.so.2 (no wheel of its build environment has it, " \
+           "and the variant's system_runtime does not list it)" in run.stderr, run.stderr[-3000:]
+    assert not list((output / "simple").glob("pyyaml/*.whl"))

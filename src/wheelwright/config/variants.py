@@ -87,6 +87,9 @@ class VariantSpec:
     # variable -> globs under the build environment's site-packages, prepended to it in every build: headers and
     # libraries that wheels in the build environment bring (torch's nvidia-* wheels: cusparse.h, libcusparse.so)
     build_env_paths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # sonames (fnmatch) the installing host provides itself (the driver's libcuda.so.1, a ROCm install): a wheel may
+    # need them without a requirement that brings them; every other never-grafted library needs one
+    system_runtime: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +113,7 @@ class Variant:
     stack: tuple[str, ...] = ()
     runner: tuple[str, ...] = ("ubuntu-latest",)
     build_env_paths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    system_runtime: tuple[str, ...] = ()
 
     def takes_prebuilt(self, name: str) -> bool:
         """Whether a package is taken as a vendor wheel: its canonical name matches a ``prebuilt`` entry (fnmatch, so
@@ -126,8 +130,9 @@ class Variant:
         """Hash of every setting that can change a wheel built for this variant (part of cache keys)."""
         settings = {k: v for k, v in asdict(self).items() if k not in ("description", "stack", "runner")}
         settings["gpu_payload"] = self.gpu_payload.value  # the string variants.toml holds: fingerprints stay what they were
-        if not settings["build_env_paths"]:
-            del settings["build_env_paths"]  # settings added later hash only where set: the other variants' keys stay
+        for added in ("build_env_paths", "system_runtime"):
+            if not settings[added]:
+                del settings[added]  # settings added later hash only where set: the other variants' keys stay
         for tool in settings["toolchain"]:
             for unset in [k for k in ("root_env", "root_command", "root_pattern") if not tool[k]]:
                 del tool[unset]
@@ -212,6 +217,7 @@ def _spec(name: str, table: Mapping[str, Any], common_never_graft: tuple[str, ..
         default_version=default,
         runner=_strings(table.get("runner", ("ubuntu-latest",))),
         build_env_paths={str(k): _strings(v) for k, v in table.get("build_env_paths", {}).items()},
+        system_runtime=_strings(table.get("system_runtime", ())),
     )
 
 
@@ -227,7 +233,7 @@ def select_variant(specs: Mapping[str, VariantSpec], name: str, version: str | N
         return Variant(name=name, version=None, description=spec.description, gpu_payload=spec.gpu_payload, env=spec.env,
                        constraints=spec.constraints, never_graft=spec.never_graft, forbid=spec.forbid, prebuilt=spec.prebuilt,
                        prebuilt_index=spec.prebuilt_index, toolchain=spec.toolchain, stack=spec.stack, runner=spec.runner,
-                       build_env_paths=spec.build_env_paths)
+                       build_env_paths=spec.build_env_paths, system_runtime=spec.system_runtime)
     chosen = version or spec.default_version
     if chosen is None or chosen not in spec.versions:
         raise ConfigError(f"variant {name!r} has no accelerator version {chosen!r}; known: {', '.join(spec.versions)}")
@@ -237,6 +243,7 @@ def select_variant(specs: Mapping[str, VariantSpec], name: str, version: str | N
         env={**spec.env, **row.env}, constraints=row.constraints, archs=row.archs, builder_image=row.builder_image,
         toolchain=spec.toolchain, never_graft=spec.never_graft, forbid=spec.forbid, prebuilt=spec.prebuilt + row.prebuilt, prebuilt_index=spec.prebuilt_index,
         ptx_forward_compatible=row.ptx_forward_compatible, stack=spec.stack, runner=spec.runner, build_env_paths=spec.build_env_paths,
+        system_runtime=spec.system_runtime,
     )
 
 

@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from packaging.utils import canonicalize_name
 
 from wheelwright.errors import BuildError, CycleError, WheelwrightError
 from wheelwright.plan.graph import BuildGraph, EdgeKind, NodeSpec, find_cycle
@@ -257,7 +258,8 @@ class Executor:
                 raise BuildError(f"{node}: its build requirements never reached the plan; plan again (this is a bug)")
             self.reporter.report(NodeStarted(node, "build"))
             return self.stages.build(spec, self._inputs(view, node, ("build-system",)), self._inputs(view, node, ("build-system", "build-backend")),
-                                     runtime, view.prepared.get(node), forced=node in self.forced)
+                                     runtime, view.prepared.get(node), forced=node in self.forced,
+                                     installs=functools.partial(self._runtime_closure, view, spec))
         except WheelwrightError:
             raise
         except Exception as exc:  # a bug or an unexpected OS error still ends as a named failure, its traceback logged
@@ -289,6 +291,12 @@ class Executor:
             wheel = view.published.get(node.id) if node else None
             result.append(Runtime(node.name if node else req.name, version, wheel.path if wheel else None, wheel.sha256 if wheel else None))
         return sorted(result, key=lambda r: r.name)
+
+    def _runtime_closure(self, view: _View, spec: NodeSpec, requires_dist: Iterable[str]) -> frozenset[str]:
+        """Every project installing the wheel brings, by name: what its Requires-Dist resolves to, and their install closure."""
+        direct = self._resolve_runtime(view, spec, requires_dist)
+        roots = [n.id for r in direct for n in view.graph.by_name(r.name) if n.version == r.version and n.python == spec.python]
+        return frozenset({canonicalize_name(r.name) for r in direct} | {view.graph.nodes[n].name for n in view.graph.install_closure(roots)})
 
     def _shared(self, view: _View, spec: NodeSpec) -> Built | None:
         """Another interpreter's build of the same source made a pure wheel: this interpreter takes it as is."""

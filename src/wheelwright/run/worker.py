@@ -34,7 +34,8 @@ from wheelwright.recipes.book import RecipeBook, context
 from wheelwright.recipes.patches import Patch, apply_patches, find_patches
 from wheelwright.remote.sources import UnpackLimits, fetch_source, unpack_sdist
 from wheelwright.run.cache import RecordStore
-from wheelwright.sandbox.buildenv import BuildEnvironment, EnvironmentFactory, build_env_paths, scrubbed_environment
+from wheelwright.stages.runtimelibs import require_provided
+from wheelwright.sandbox.buildenv import BuildEnvironment, EnvironmentFactory, build_env_paths, log_environment, scrubbed_environment
 from wheelwright.sandbox.isolation import Isolation, NetworkPolicy
 from wheelwright.stages.backend import Backend
 from wheelwright.stages.crates import VendoredCrates, vendor_crates
@@ -231,9 +232,10 @@ class Stages:
     # ----- build: backend, repair, recipe requirements, verify, SBOM, publish ---------------------
 
     def build(self, spec: NodeSpec, first: Sequence[InputWheel], every: Sequence[InputWheel], runtime: Callable[[Sequence[str]], list[Runtime]],
-              prepared: Prepared | None = None, forced: bool = False) -> Built:
+              prepared: Prepared | None = None, forced: bool = False, installs: Callable[[Sequence[str]], frozenset[str]] | None = None) -> Built:
         """``runtime`` resolves a wheel's Requires-Dist the way the graph does, for its SBOM (and to tell a stale cached SBOM).
-        ``prepared``: the tree an earlier step of this run unpacked (else it is prepared here)."""
+        ``prepared``: the tree an earlier step of this run unpacked (else it is prepared here). ``installs``: every
+        project a Requires-Dist pulls in (the graph's install closure), which must bring the libraries left outside."""
         started = time.monotonic()
         key = self._wheel_key(spec, first, every)
         record = None if forced else self.records.get("wheel", key)
@@ -256,6 +258,9 @@ class Stages:
             repaired = self._recipe_requirements(spec, repaired, work, log)
             requires_dist = tuple(wheel_requires_dist(repaired.wheel))
             payload = self._verify(spec, repaired.wheel, log)
+            require_provided(repaired.wheel.name, repaired.external, build_env=[w.path for w in every], system=self.s.variant.system_runtime,
+                             requires=installs(requires_dist) if installs else frozenset(canonicalize_name(Requirement(r).name) for r in requires_dist),
+                             variant=self.s.variant.label, log_path=getattr(log, "name", None))
             resolved = runtime(requires_dist)
             facts_json, published, sbom = self._sbom_and_publish(spec, prepared, repaired, every, resolved, payload, work, key)
             log.write(f"# published {published} with its SBOM\n")
@@ -393,23 +398,10 @@ class Stages:
         variables = self.build_environment_variables(spec, prepared)
         if env_dir.is_dir():
             return self.environments.open(env_dir, variables)
-        self._log_environment(variables, log)  # once per log: a reused environment was made (and logged) by an earlier step of this log
+        log_environment(variables, log)  # once per log: a reused environment was made (and logged) by an earlier step of this log
         env = self.environments.create(env_dir, self.s.interpreters[spec.python].path, variables, log)
         env.install([w.path for w in first], log)
         return env
-
-    #: Variables whose values the log shows as ``***``: a name holding one of these looks like a secret.
-    SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL")
-
-    @classmethod
-    def _log_environment(cls, variables: Mapping[str, str], log: IO[str]) -> None:
-        """The environment this build got (after the allow-list), sorted, secret-looking values masked."""
-        log.write("# environment (after the allow-list):\n")
-        for key in sorted(variables):
-            value = "***" if any(part in key.upper() for part in cls.SECRET_NAME_PARTS) else variables[key].replace("\n", "\\n")
-            log.write(f"#   {key}={value}\n")
-        log.write("# (backend hooks also get the build environment's bin directory first on PATH)\n")
-        log.flush()
 
     def _backend(self, spec: NodeSpec, prepared: Prepared, env: BuildEnvironment, log: IO[str]) -> Backend:
         variables = self.build_environment_variables(spec, prepared)

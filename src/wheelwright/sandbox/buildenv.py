@@ -34,6 +34,20 @@ def scrubbed_environment(overrides: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+#: Variables whose values the log shows as ``***``: a name holding one of these looks like a secret.
+SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL")
+
+
+def log_environment(variables: Mapping[str, str], log: IO[str]) -> None:
+    """The environment a build got (after the allow-list), sorted, secret-looking values masked."""
+    log.write("# environment (after the allow-list):\n")
+    for key in sorted(variables):
+        value = "***" if any(part in key.upper() for part in SECRET_NAME_PARTS) else variables[key].replace("\n", "\\n")
+        log.write(f"#   {key}={value}\n")
+    log.write("# (backend hooks also get the build environment's bin directory first on PATH)\n")
+    log.flush()
+
+
 def run_logged(command: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: IO[str], what: str) -> None:
     """Run ``command`` with its output appended to ``log``; BuildError naming ``what`` on failure."""
     log.write(f"$ {' '.join(map(str, command))}\n")
