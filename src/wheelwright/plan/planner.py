@@ -264,6 +264,16 @@ class Planner:
             self.note(f"re-planned: {text}")
         return replace(new, generation=graph.generation + 1)
 
+    def built_versions(self, name: str, interpreter: Interpreter) -> list[Version]:
+        """Versions of ``name`` this run already published (or took) for ``interpreter``."""
+        prefix, multi = f"{canonicalize_name(name)}==", len(self.s.interpreters) > 1
+        versions = []
+        for node in self.published:
+            version, _, python = node.removeprefix(prefix).partition("@")
+            if node.startswith(prefix) and (not multi or python == interpreter.version):
+                versions.append(Version(version))
+        return versions
+
     def choose_version(self, req: Requirement, graph: BuildGraph, python: str) -> str | None:
         """The version a requirement gets, as the walk chooses it (``Walk.pick``; None: nothing fits, and the
         re-plan that follows says why)."""
