@@ -204,3 +204,14 @@ def test_one_plan_for_several_interpreters_shares_pure_wheels(workspace, fake_py
     statuses = workspace.statuses()
     assert statuses["app==1.0@3.11"] == "built" and statuses["app==1.0@3.12"] == "shared"  # a pure wheel is built once
     assert len(list((workspace.output / "simple" / "app").glob("*.whl"))) == 1
+
+
+def test_a_runtime_fact_learnt_mid_build_does_not_move_a_tool_already_built(workspace, fake_pypi, capsys):
+    """app builds with the newest tool (2.0); only its built wheel says it runs on tool<2. The re-plan that follows
+    puts tool 1.0 in the runtime tree, and must not move app's build edge to it: tool 2.0 is built and in use."""
+    fake_pypi.add(FakeProject("tool", "1.0"), FakeProject("tool", "2.0"), FakeProject("app", build_requires=["tool"], requires_dist=["tool<2"]))
+    run = workspace.build(capsys, "app")
+    assert run.code == 0, run.err
+    assert workspace.statuses()["tool==2.0"] == "built" and workspace.statuses()["tool==1.0"] == "built"
+    edges = {(e["parent"], e["child"], e["kind"]) for e in json.loads((workspace.output / "graph.json").read_text())["edges"]}
+    assert ("app==1.0", "tool==2.0", "build-system") in edges and ("app==1.0", "tool==1.0", "install") in edges
