@@ -103,6 +103,7 @@ class Planner:
         self._memo: dict[str, dict[Hashable, Any]] = {}
         self._fetcher: ThreadPoolExecutor | None = None
         self.published: dict[str, str] = {}  # node -> wheel sha256 the executor published or took in this run
+        self.started: set[str] = set()  # nodes whose build (or take) began in this run: a re-plan may not move them
         self._learnt: dict[tuple[str, Version], tuple[str, ...]] = {}  # Requires-Dist as a backend wrote it
         self._announced: set[str] = set()
 
@@ -244,6 +245,8 @@ class Planner:
         already being built (or is built) fails loudly instead of silently building something else.
         ``published``: node -> sha256 of the wheels this run holds, the inputs of the keys still unknown."""
         self.published.update(published or {})
+        started = set(started)
+        self.started |= started
         notes = []
         for fact in facts:
             spec = graph.nodes[fact.node]
@@ -265,10 +268,10 @@ class Planner:
         return replace(new, generation=graph.generation + 1)
 
     def built_versions(self, name: str, interpreter: Interpreter) -> list[Version]:
-        """Versions of ``name`` this run already published (or took) for ``interpreter``."""
+        """Versions of ``name`` this run already started, published or took for ``interpreter``."""
         prefix, multi = f"{canonicalize_name(name)}==", len(self.s.interpreters) > 1
         versions = []
-        for node in self.published:
+        for node in sorted(self.started | set(self.published)):
             version, _, python = node.removeprefix(prefix).partition("@")
             if node.startswith(prefix) and (not multi or python == interpreter.version):
                 versions.append(Version(version))
