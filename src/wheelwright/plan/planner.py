@@ -103,7 +103,7 @@ class Planner:
         self._memo: dict[str, dict[Hashable, Any]] = {}
         self._fetcher: ThreadPoolExecutor | None = None
         self.published: dict[str, str] = {}  # node -> wheel sha256 the executor published or took in this run
-        self.started: set[str] = set()  # nodes whose build (or take) began in this run: a re-plan may not move them
+        self._edges_before: dict[str, list[tuple[EdgeKind, str, Version]]] = {}  # the graph a re-plan starts from, by parent
         self._learnt: dict[tuple[str, Version], tuple[str, ...]] = {}  # Requires-Dist as a backend wrote it
         self._announced: set[str] = set()
 
@@ -158,6 +158,12 @@ class Planner:
                 continue
             kept.append(unmarked(Requirement(str(req))))
         return kept
+
+    def previous_choices(self, parent: str, kind: EdgeKind) -> Mapping[str, Version]:
+        """The versions ``parent``'s edges of ``kind`` had before this re-plan (none in the first plan). A re-plan mid-build
+        keeps them where they still fit: learning one fact (torch-scatter runs on torch, so setuptools<82 joins the
+        runtime tree) must not move the tools of builds already scheduled or running, nor flip a choice back and forth."""
+        return {name: version for edge_kind, name, version in self._edges_before.get(parent, ()) if edge_kind == kind}
 
     def published_choices(self, parent: NodeSpec, kind: EdgeKind) -> Mapping[str, Version]:
         """What the index's published wheel of ``parent`` was built with (build edges) or resolved at run time (install
@@ -245,8 +251,11 @@ class Planner:
         already being built (or is built) fails loudly instead of silently building something else.
         ``published``: node -> sha256 of the wheels this run holds, the inputs of the keys still unknown."""
         self.published.update(published or {})
-        started = set(started)
-        self.started |= started
+        self._edges_before = {}
+        for edge in graph.edges:
+            if edge.child in graph.nodes:
+                child = graph.nodes[edge.child]
+                self._edges_before.setdefault(edge.parent, []).append((edge.kind, child.name, Version(child.version)))
         notes = []
         for fact in facts:
             spec = graph.nodes[fact.node]
@@ -266,16 +275,6 @@ class Planner:
         for text in notes:
             self.note(f"re-planned: {text}")
         return replace(new, generation=graph.generation + 1)
-
-    def built_versions(self, name: str, interpreter: Interpreter) -> list[Version]:
-        """Versions of ``name`` this run already started, published or took for ``interpreter``."""
-        prefix, multi = f"{canonicalize_name(name)}==", len(self.s.interpreters) > 1
-        versions = []
-        for node in sorted(self.started | set(self.published)):
-            version, _, python = node.removeprefix(prefix).partition("@")
-            if node.startswith(prefix) and (not multi or python == interpreter.version):
-                versions.append(Version(version))
-        return versions
 
     def choose_version(self, req: Requirement, graph: BuildGraph, python: str) -> str | None:
         """The version a requirement gets, as the walk chooses it (``Walk.pick``; None: nothing fits, and the

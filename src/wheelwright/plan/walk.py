@@ -123,7 +123,8 @@ class Walk:
         if name != canonicalize_name(req.name):  # aiter -> amd-aiter: the old name never reaches the index
             req = renamed(req, name)
         try:
-            recorded = self.p.published_choices(self.nodes[parent], kind).get(name) if parent in self.nodes else None
+            recorded = self.p.previous_choices(parent, kind).get(name) or (self.p.published_choices(self.nodes[parent], kind).get(name)
+                                                                            if parent in self.nodes else None)
             version = pick(self.p, self.interpreter, req, [Version(n.version) for n in self.nodes.values() if n.name == name], recorded)
         except ResolutionError as exc:
             if not self.s.permissive:
@@ -287,15 +288,12 @@ class Walk:
 def pick(planner: Planner, interpreter: Interpreter, req: Requirement, existing: Iterable[Version], recorded: Version | None = None) -> Version:
     """A build tool's (or a built wheel's) requirement gets the version the index's published wheel of its parent was
     built with (``recorded``) when it fits, so that a published wheel keeps its build environment whichever top-level
-    set asks for it; else one this run already built (a re-plan mid-build must not move a tool that is done); else
+    set asks for it, or the version the edge had before a re-plan mid-build (``Planner.previous_choices``); else
     the runtime plan's version when it fits, else the newest version already in the graph that
     fits, else the newest the constraints allow."""
     spec = req.specifier & planner.constraints(interpreter).specifier_for(req.name)
     if recorded is not None and spec.contains(recorded, prereleases=True):
         return recorded
-    built = [v for v in planner.built_versions(req.name, interpreter) if spec.contains(v, prereleases=True)]
-    if built:  # a re-plan mid-build keeps the tool this run already built: learning a runtime fact must not move it
-        return max(built)
     planned = planner.runtime(interpreter).packages.get(NormalizedName(canonicalize_name(req.name)))
     if planned is not None and spec.contains(planned.version, prereleases=True):
         return planned.version
