@@ -77,9 +77,12 @@ def env_spyre(ctx: RecipeContext) -> dict[str, str]:
 
 @recipe.kernels("cuda")
 def kernels_cuda(ctx: RecipeContext) -> dict[str, list[str]]:
+    # module names as PyPI's CUDA wheels have them (`wheelwright recipe check` reads their zip directories): 0.14-0.16
+    # vllm/_C.abi3.so and vllm/_moe_C.abi3.so; 0.20 adds _C_stable_libtorch.abi3.so; 0.26 has only the *_stable_libtorch
+    # ones; flash-attention lives in vllm/vllm_flash_attn/ (_vllm_fa2_C, _vllm_fa3_C) in every pinned release
     return {
-        "vllm/_C.abi3.so": [], "vllm/_moe_C.abi3.so": [],  # setup.py: CMakeExtension("vllm._C"/"vllm._moe_C"), py_limited_api
-        "vllm/_vllm_fa3_C*.so": ["sm_90"],  # CMakeLists.txt / cmake/external_projects/vllm_flash_attn.cmake: FA3 is Hopper-only
+        "vllm/_C*.abi3.so": [], "vllm/_moe_C*.abi3.so": [],  # setup.py: CMakeExtension("vllm._C"/"vllm._moe_C"[_stable_libtorch]), py_limited_api
+        "vllm/vllm_flash_attn/_vllm_fa3_C*.so": ["sm_90"],  # cmake/external_projects/vllm_flash_attn.cmake: FA3 is Hopper-only
         "vllm/_flashmla_C*.so": ["sm_90", "sm_100"],  # cmake/external_projects/flashmla.cmake: FlashMLA targets sm90a/sm100a
     }
 

@@ -31,6 +31,7 @@ from wheelwright.plan.graph import BuildGraph
 from wheelwright.run.events import Note, TextReporter
 from wheelwright.remote.sources import UnpackLimits
 from wheelwright.ci import commands as ci_commands
+from wheelwright.tools import recipecheck
 from wheelwright.config.toolchain import check_toolchain
 from wheelwright.config.variants import Variant, VariantSpec, every_variant, load_variants, narrowed, select_variant
 
@@ -112,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("recipes", help="list packages that have a recipe module")
     sub.add_parser("variants", help="list every variant and accelerator version")
     ci_commands.add_parser(sub, _input_files)
+    recipecheck.add_parser(sub)
     lint = sub.add_parser("lint-constraints", help="check constraint files against the index and published metadata")
     lint.add_argument("files", nargs="*", type=Path, metavar="FILE", help="default: every constraints/*.txt")
     lint.add_argument("--index-url", default=PYPI_SIMPLE)
@@ -162,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             return _plan(args, project, variants)
         if args.command == "ci":
             return ci_commands.run(args, project, variants)
+        if args.command == "recipe":
+            return recipecheck.run(args, project, variants)
         if args.command == "lint-constraints":
             return _lint(args, project)
         if args.command == "matrix":
