@@ -281,7 +281,9 @@ def test_flash_attn_builds_instead_of_downloading():
         assert "FLASH_ATTENTION_SKIP_CUDA_BUILD" not in settings
         assert kernels("flash-attn", variant) == ("flash_attn_2_cuda*.so",)
     assert env("flash-attn", select_variant(SPECS, "cuda", "12.9"))["FLASH_ATTN_CUDA_ARCHS"] == "80;90;100;120"
-    assert env("flash-attn", select_variant(SPECS, "cuda", "13.0"))["FLASH_ATTN_CUDA_ARCHS"] == "80;90;100;110;120"
+    assert env("flash-attn", select_variant(SPECS, "cuda", "13.0"))["FLASH_ATTN_CUDA_ARCHS"] == "80;90;100;120"  # 2.8.3.post2 has no sm_110 gencode
+    fa13 = load_recipe(RECIPES, "flash-attn").kernels(ctx("flash-attn", select_variant(SPECS, "cuda", "13.0")))
+    assert fa13 == {"flash_attn_2_cuda*.so": ("sm_80", "sm_86", "sm_89", "sm_90", "sm_100", "sm_120")}
     assert env("flash-attn", select_variant(SPECS, "rocm", "7.1"))["GPU_ARCHS"] == "gfx90a;gfx942;gfx950"
     assert env("flash-attn", select_variant(SPECS, "rocm", "7.1"))["BUILD_TARGET"] == "rocm"
     assert env("flash-attn", select_variant(SPECS, "cpu")) == {}
