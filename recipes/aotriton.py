@@ -15,8 +15,8 @@ Caveat: the pinned tags are a plain CMake project (CMakeLists.txt, `make install
 pyproject.toml (the setuptools pyproject.toml of 2026 packages only the code generator). The settings
 below are written as scikit-build-core config settings (cmake.define.*), so they take effect once a
 pyproject.toml with that backend is patched in (patches/aotriton/, not written yet); the CMake
-project also needs the tag's git metadata (`git rev-parse HEAD`) or AOTRITON_CI_SUPPLIED_SHA1 on
-releases that know it.
+project also needs the tag's git metadata (`git rev-parse HEAD`), which a packed tag lacks: the build gets the
+commit it was checked out at as AOTRITON_CI_SUPPLIED_SHA1 (`commit_env`).
 """
 
 from wheelwright import Recipe, RecipeContext
@@ -28,6 +28,7 @@ recipe = Recipe(
         url="https://github.com/ROCm/aotriton",
         tag="{version}",
         refs={"0.11.2b0": "0.11.2b", "0.11b0": "0.11b", "0.11.1b0": "0.11.1b"},
+        commit_env=("AOTRITON_CI_SUPPLIED_SHA1",),  # CMakeLists.txt: without .git (the packed tag has none) the commit comes from here
     ),
     variants=("rocm",),  # AOTriton compiles Triton kernels for AMD GPUs and nothing else
 )

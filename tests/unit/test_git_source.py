@@ -62,3 +62,18 @@ def test_a_git_source_needs_one_pinned_version(workspace, fake_pypi, capsys, tmp
     workspace.write("recipes/gitpkg.py", _recipe(repo, commit))
     run = workspace.build(capsys, "gitpkg")
     assert run.code == 1 and "gitpkg" in run.error
+
+
+def test_a_packed_tag_tells_the_build_its_version_and_commit(workspace, fake_pypi, capsys, tmp_path):
+    """No .git in the packed tree: setuptools-scm would fall back to 0.1.0 and aotriton's CMake stops without its
+    SHA1. The build gets SETUPTOOLS_SCM_PRETEND_VERSION_FOR_<NAME> and the commit in each `commit_env` variable."""
+    repo, commit = _git_repo(tmp_path, FakeProject("gitpkg", version="2.0", print_env=True))
+    workspace.write("recipes/gitpkg.py", _recipe(repo, commit).replace("tag='v{version}', ", "tag='v{version}', commit_env=('MY_CI_SHA1',), "))
+    workspace.write("constraints/cpu.txt", "-c common.txt\ngitpkg==2.0\n")
+    run = workspace.build(capsys, "gitpkg")
+    assert run.code == 0, run.err
+    log = (workspace.output / "logs" / "gitpkg-2.0.log").read_text()
+    assert "ENV SETUPTOOLS_SCM_PRETEND_VERSION_FOR_GITPKG=2.0" in log and f"ENV MY_CI_SHA1={commit}" in log
+    from wheelwright.recipes import GitSource
+
+    assert GitSource(url="x").build_variables("amd-aiter.x", "0.1.10.post2", commit) == {"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_AMD_AITER_X": "0.1.10.post2"}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,13 +81,22 @@ Hook = Callable[[RecipeContext], Any]
 class GitSource:
     """Source from an upstream git tag, for packages PyPI has no usable sdist of.
 
-    ``commits`` pins each audited version's tag to the commit it must resolve to.
+    ``commits`` pins each audited version's tag to the commit it must resolve to. The tree is packed without
+    ``.git``, so a build that asks git who it is learns nothing: the build gets the version through
+    ``SETUPTOOLS_SCM_PRETEND_VERSION_FOR_<NAME>`` (setuptools-scm) and the commit through each variable in
+    ``commit_env`` (aotriton's CMake reads AOTRITON_CI_SUPPLIED_SHA1).
     """
 
     url: str
     tag: str = "v{version}"
     refs: Mapping[str, str] = field(default_factory=dict)  # versions whose tag breaks the pattern
     commits: Mapping[str, str] = field(default_factory=dict)
+    commit_env: tuple[str, ...] = ()
+
+    def build_variables(self, name: str, version: str, commit: str) -> dict[str, str]:
+        """What a build of this tag is told in place of the .git it does not have."""
+        scm = f"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{re.sub(r'[-_.]+', '_', name).upper()}"  # setuptools-scm's per-dist override
+        return {scm: version, **dict.fromkeys(self.commit_env, commit)}
 
     def ref(self, version: str) -> str:
         return self.refs.get(version) or self.tag.format(version=version)

@@ -29,7 +29,7 @@ from wheelwright.plan.graph import NodeSpec
 from wheelwright.plan.keys import discover_key, wheel_key
 from wheelwright.plan.requirements import renamed, wheel_requires_dist
 from wheelwright.plan.sourcerefs import to_distribution
-from wheelwright.recipes.api import RecipeContext, call_hook_safely
+from wheelwright.recipes.api import GitSource, RecipeContext, call_hook_safely
 from wheelwright.recipes.book import RecipeBook, context
 from wheelwright.recipes.patches import Patch, apply_patches, find_patches
 from wheelwright.remote.sources import UnpackLimits, fetch_source, unpack_sdist
@@ -379,7 +379,9 @@ class Stages:
         budget = {name: str(self.s.build_jobs) for name in PARALLELISM_VARIABLES}
         budget |= {"MAKEFLAGS": f"-j{self.s.build_jobs}", "NINJAFLAGS": f"-j{self.s.build_jobs}"}
         crates = prepared.crates.env() if prepared.crates else {}
-        chosen = {**self.s.toolchain_env, **self.s.variant.env, **budget, **dict(spec.recipe.env), **crates}
+        declared = self.book.get(spec.name).recipe.source if spec.source.kind == "git" else None
+        tag = declared.build_variables(spec.name, spec.version, prepared.identity) if isinstance(declared, GitSource) else {}
+        chosen = {**self.s.toolchain_env, **self.s.variant.env, **tag, **budget, **dict(spec.recipe.env), **crates}
         return scrubbed_environment({**chosen, **self._path_maps(chosen), "SOURCE_DATE_EPOCH": str(self.s.source_date_epoch)})
 
     def _path_maps(self, chosen: Mapping[str, str]) -> dict[str, str]:
