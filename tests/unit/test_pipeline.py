@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
-import re
 import os
+import re
+import tarfile
 import threading
 import time
 import zipfile
@@ -270,3 +272,22 @@ def test_unpublished_metadata_is_asked_of_the_backend_before_the_build(workspace
     plan = json.loads((workspace.output / "plan.json").read_text())
     app = next(n for n in plan["nodes"] if n["name"] == "app")  # the plan says where it learnt what nobody publishes
     assert app["metadata_origin"] == "prepare_metadata_for_build_wheel" and app["requires"] == ["lib>=1"] and app["runtime"]
+
+
+@pytest.mark.parametrize(("built_as", "why"), [("other", "the backend built other 1.0, not the renamed 1.0"),
+                                               ("renamed:0.1.0", "the backend built renamed 0.1.0, not the renamed 1.0")])
+def test_a_wheel_that_is_not_the_planned_project_and_version_is_refused(workspace, fake_pypi, capsys, built_as, why):
+    """triton's setup.py names its wheel triton unless TRITON_WHEEL_NAME says otherwise; setuptools-scm without .git
+    versions it 0.1.0. Either wheel would be published as something the graph never planned."""
+    from fakepypi import sdist_bytes
+
+    name, _, version = built_as.partition(":")
+    filename, data = FakeProject("renamed").sdist()
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        members = {m.name.split("/", 1)[1]: tar.extractfile(m).read().decode() for m in tar.getmembers() if m.isfile()}
+    config = json.loads(members["fake.json"])
+    members["fake.json"] = json.dumps({**config, "name": name, "version": version or config["version"]})
+    fake_pypi.add_file("renamed", filename, sdist_bytes("renamed-1.0", members))
+    run = workspace.build(capsys, "renamed")
+    assert run.code == 1 and why in run.error, run.err
+    assert not list((workspace.output / "simple").rglob("*.whl"))

@@ -41,7 +41,7 @@ from wheelwright.stages.backend import Backend
 from wheelwright.stages.crates import VendoredCrates, vendor_crates
 from wheelwright.stages.localindex import LocalIndex
 from wheelwright.stages.repair import Repairer
-from wheelwright.stages.wheelfile import set_build_tag
+from wheelwright.stages.wheelfile import require_planned_identity, set_build_tag
 
 if TYPE_CHECKING:
     from wheelwright.stages.sbomfacts import FileFacts, ToolFacts
@@ -252,6 +252,7 @@ class Stages:
             backend = self._backend(spec, prepared, env, log)
             work = self.s.node_work_dir(spec)
             raw = backend.build_wheel(work / "dist", spec.recipe.config())
+            require_planned_identity(raw, spec.name, spec.version, getattr(log, "name", None))
             repaired = self.repairer.repair(raw, work / "repaired", log)
             log.write(f"# repaired: {repaired.platform_tag or 'pure, unchanged'}; grafted {[g.soname for g in repaired.grafted]}; external {list(repaired.external)}\n")
             backend_requires = tuple(wheel_requires_dist(repaired.wheel))

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 
 from wheelwright.errors import BuildError
 from wheelwright.fsutil import atomic_writer
@@ -151,3 +152,16 @@ def set_build_tag(wheel: Path, out: Path, tag: int) -> Path:
         new = ("\n".join(lines).rstrip("\n") + f"\nBuild: {tag}\n").encode()
         _replace_member(zin, wheel, out, wheel_name, new, record_name)
     return out
+
+
+def require_planned_identity(wheel: Path, name: str, version: str, log_path: str | None = None) -> None:
+    """The wheel a backend returns must be the project and version the graph planned. Two real ways it is not, both
+    silent in a plain `pip wheel`: triton's setup.py names its wheel `triton` unless TRITON_WHEEL_NAME says
+    pytorch-triton-rocm, and setuptools-scm in a tree without .git versions it 0.1.0."""
+    try:
+        built_name, built_version, _, _ = parse_wheel_filename(wheel.name)
+    except InvalidWheelFilename as exc:
+        raise BuildError(f"{wheel.name}: not a wheel file name ({exc})", log_path) from None
+    if built_name != canonicalize_name(name) or Version(built_version.public) != Version(Version(version).public):  # a local label (+cu130) is the build's own
+        raise BuildError(f"{wheel.name}: the backend built {built_name} {built_version}, not the {canonicalize_name(name)} {version} "
+                         f"the graph planned (a renamed wheel or a fallback version: check the recipe's env)", log_path)
