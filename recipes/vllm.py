@@ -57,6 +57,7 @@ def env_rocm(ctx: RecipeContext) -> dict[str, str]:
     return {
         **_common(ctx, "rocm"),
         "PYTORCH_ROCM_ARCH": ";".join(ctx.variant.archs),  # docs/getting_started/installation/gpu.rocm.inc.md: export PYTORCH_ROCM_ARCH="gfx90a;gfx942"
+        "CMAKE_BUILD_TYPE": "Release",  # vllm/envs.py "CMAKE_BUILD_TYPE"; setup.py defaults to RelWithDebInfo, ROCm's release builds use Release
     }
 
 
