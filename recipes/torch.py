@@ -112,8 +112,18 @@ def build_requires_rocm(ctx: RecipeContext) -> list[str]:
     return ["aotriton"]  # cmake/External/aotriton.cmake: torch's ROCm attention is built against AOTriton
 
 
+CUDA_RUNTIME_WHEELS = ("nvidia-*", "cuda-toolkit", "cuda-bindings", "cuda-pathfinder")
+
+
 @recipe.drop_requires()
-def drop_requires(ctx: RecipeContext) -> list[str]:
-    # PyPI's torch wheels add the CUDA runtime wheels through PYTORCH_EXTRA_INSTALL_REQUIREMENTS
-    # (.ci/manywheel/build_cuda.sh); a from-source build links the builder's toolkit and declares none of them
-    return ["nvidia-*", "cuda-toolkit", "cuda-bindings", "cuda-pathfinder"]
+def drop_requires(ctx: RecipeContext) -> dict[str, str]:
+    # PyPI's torch wheels add the CUDA runtime wheels through PYTORCH_EXTRA_INSTALL_REQUIREMENTS (.ci/manywheel/build_cuda.sh)
+    return dict.fromkeys(CUDA_RUNTIME_WHEELS, f"a {ctx.variant.name} torch links no CUDA library; PyPI's default wheel is the CUDA build")
+
+
+@recipe.drop_requires("cuda")
+def drop_requires_cuda(ctx: RecipeContext) -> list[str]:
+    # Not right, and said so by giving no reason (`wheelwright recipe check` reports it): a from-source CUDA torch links
+    # libcudart/libcublas… that it never grafts, so it must require these wheels (PYTORCH_EXTRA_INSTALL_REQUIREMENTS), not
+    # drop them; the build's never-grafted-library check refuses it until then. cuda-13.0 takes PyPI's torch prebuilt.
+    return list(CUDA_RUNTIME_WHEELS)

@@ -99,6 +99,6 @@ def requires_rocm(ctx: RecipeContext) -> list[str]:
 
 
 @recipe.drop_requires("rocm", "cpu", "tpu", "gaudi", "spyre")
-def drop_requires(ctx: RecipeContext) -> list[str]:
-    # PyPI's vllm wheel is the CUDA build; its CUDA-only requirements (requirements/cuda.txt) are not in other targets' builds
-    return ["nvidia-*", "flashinfer-python", "quack-kernels", "cupy-cuda*"]
+def drop_requires(ctx: RecipeContext) -> dict[str, str]:
+    why = f"PyPI's vllm wheel is the CUDA build: requirements/cuda.txt's CUDA-only packages are not part of the {ctx.variant.name} build"
+    return dict.fromkeys(["nvidia-*", "flashinfer-python", "quack-kernels", "cupy-cuda*"], why)

@@ -127,3 +127,19 @@ def test_an_unknown_package_or_variant_is_one_error_line_and_exit_2(workspace, c
     run = _check(workspace, capsys, "--variant", "cudaa", pin=None)
     assert run.code == 2
     assert run.err.startswith("error: unknown variant 'cudaa'; known variants: ") and len(run.err.splitlines()) == 1
+
+
+def test_a_dropped_upstream_requirement_needs_a_reason(workspace, fake_pypi, capsys):
+    """Upstream's wheel METADATA requires nvidia-cublas and helper; a drop_requires list (no reasons) is a finding for
+    each upstream requirement it removes, a {pattern: reason} mapping is not."""
+    _publish(fake_pypi, requires=["setuptools"])
+    fake_pypi.add_wheel("fakepkg", "1.0", ["nvidia-cublas>=13", "helper"], tag="py3-none-any")
+    drop = "@recipe.drop_requires('cpu')\ndef drop(ctx):\n    return {!r}\n"
+    base = "from wheelwright import Recipe\n\nrecipe = Recipe('fakepkg', variants=('cpu',))\n\n\n"
+    workspace.write("recipes/fakepkg.py", base + drop.format(["nvidia-*"]))
+    run = _check(workspace, capsys, "fakepkg")
+    assert run.code == 1
+    assert "recipes/fakepkg.py drops 'nvidia-cublas>=13' (upstream fakepkg 1.0's METADATA) for cpu without a reason" in run.out
+    assert "helper" not in run.out
+    workspace.write("recipes/fakepkg.py", base + drop.format({"nvidia-*": "the CPU build links no CUDA library"}))
+    assert _check(workspace, capsys, "fakepkg").code == 0

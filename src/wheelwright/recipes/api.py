@@ -42,7 +42,7 @@ HOOKS = (
     #              every arch of the variant, or (mapping) for the given subset of it ("*" covers every module)
     "requires",  # -> Sequence[str]: runtime requirements the variant adds (vllm on rocm needs amd-aiter)
     "build_requires",  # -> Sequence[str]: build requirements the variant adds (torch on rocm builds against aotriton)
-    "drop_requires",  # -> Sequence[str]: published requirements (fnmatch on names) the variant's build does not have
+    "drop_requires",  # -> Sequence[str] or {pattern: reason}: published requirements (fnmatch on names) the variant's build does not have
 )
 
 
@@ -233,6 +233,12 @@ class LoadedRecipe:
 
     def drop_requires(self, ctx: RecipeContext) -> tuple[str, ...]:
         return self._strings("drop_requires", ctx)
+
+    def drop_reasons(self, ctx: RecipeContext) -> dict[str, str]:
+        """Pattern -> why the build does not have it; a hook returning a list gives no reasons (`recipe check` asks for them)."""
+        hook = self.recipe.hook("drop_requires", ctx.variant.name)
+        dropped = hook(ctx) if hook else ()
+        return {str(k): str(v) for k, v in dropped.items()} if isinstance(dropped, Mapping) else dict.fromkeys(map(str, dropped), "")
 
     def _strings(self, hook_name: str, ctx: RecipeContext) -> tuple[str, ...]:
         hook = self.recipe.hook(hook_name, ctx.variant.name)

@@ -32,9 +32,10 @@ from wheelwright.errors import ConfigError, OfflineMiss, WheelwrightError
 from wheelwright.fsutil import atomic_write_bytes
 from wheelwright.plan.buildsystem import read_build_system
 from wheelwright.plan.candidates import choose_sdist
+from wheelwright.plan.published import read_release_metadata
 from wheelwright.plan.sourcerefs import declared_source, to_distribution
 from wheelwright.recipes.api import recipe_names
-from wheelwright.recipes.book import RecipeBook
+from wheelwright.recipes.book import RecipeBook, context
 from wheelwright.recipes.decisions import RecipeDecisions
 from wheelwright.remote.index import PYPI_SIMPLE, IndexFile, SimpleJsonIndex, default_cache_dir
 from wheelwright.remote.lazywheel import _RangeFile
@@ -112,6 +113,16 @@ class _Sources:
             tree = unpack_sdist(archive, Path(scratch) / "src")
             label = f"{name} {version}"
             return read_build_files(tree, label, (*read_build_system(tree, label).requires, *extra_requires))
+
+    def published_requires(self, name: str, version: Version) -> tuple[str, ...] | str:
+        """The Requires-Dist upstream publishes for that release (its Linux wheel's METADATA, else a static PKG-INFO), or why not."""
+        def read() -> tuple[str, ...] | str:
+            files = [f for f in self.index.files(name) if f.version == version]
+            metadata, why = read_release_metadata(self.index, files, wheel_rank=_TARGET.wheel_rank, sdist_cache=self.cache_dir / "sdists")
+            return metadata.requires_dist if metadata is not None else f"no published metadata of {name} {version}: {why}"
+
+        result = _reason(read)
+        return result if isinstance(result, (tuple, str)) else tuple(result)
 
     def modules(self, name: str, version: Version, variant: Variant) -> Modules | str:
         """Upstream's own linux x86_64 wheel (cuda only: PyPI's wheels are CUDA builds), else one we built."""
@@ -197,6 +208,9 @@ def check_recipes(project: Project, variants: dict[str, VariantSpec], *, package
             rows = sorted(spec.versions, key=lambda v: v != spec.default_version) if spec.versions else [None]
             for row in rows:
                 variant = select_variant(variants, spec.name, row)
+                if variant.takes_prebuilt(name):
+                    items.append(Item(where, "not checked", f"{variant.label} takes {name} as a prebuilt vendor wheel: the recipe is not used there"))
+                    continue
                 pins, why = _pins(project, variant, name, sources, loaded.recipe.source is None)
                 if not pins:
                     items.append(Item(where, "not checked", why))
@@ -242,7 +256,21 @@ def _check_version(book: RecipeBook, sources: _Sources, where: str, name: str, v
             made = True
             items += [Item(where, "finding", f"{where} declares kernels in {p} for {label}; no module of {modules.wheel} matches (its modules: {_listed(modules.members)})")
                       for p in patterns if not any(fnmatch.fnmatch(m, p) for m in modules.members)]
-    return items, made or not (settings or patterns)
+    unexplained = [p for p, why in _drop_reasons(book, name, version, variant).items() if not why]
+    if unexplained:
+        published = sources.published_requires(name, version)
+        if isinstance(published, str):
+            items.append(Item(where, "not checked", f"{label}: {published}"))
+        else:
+            made = True
+            items += [Item(where, "finding", f"{where} drops {r!r} (upstream {name} {version}'s METADATA) for {label} without a reason "
+                                             f"(return {{pattern: reason}} from drop_requires)")
+                      for r in published if any(fnmatch.fnmatch(canonicalize_name(Requirement(r).name), p) for p in unexplained)]
+    return items, made or not (settings or patterns or unexplained)
+
+
+def _drop_reasons(book: RecipeBook, name: str, version: Version, variant: Variant) -> dict[str, str]:
+    return book.get(name).drop_reasons(context(name, version, variant, PYTHON))
 
 
 def _kernel_patterns(decisions: RecipeDecisions) -> list[str]:
