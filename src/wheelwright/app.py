@@ -93,7 +93,8 @@ def toolchain_gate(graph: BuildGraph, variant: Variant, nodes: Sequence[str] | N
     gets them too."""
     from wheelwright.config.toolchain import check_toolchain, require_toolchain, toolchain_env
 
+    statuses = check_toolchain(variant)  # once: each check runs the tool
     chosen = graph.nodes.values() if nodes is None else [graph.nodes[n] for n in nodes]
     if any(spec.recipe.variant_specific and spec.buildable for spec in chosen):
-        require_toolchain(variant)
-    return toolchain_env(variant) if all(status.ok for status in check_toolchain(variant)) else {}
+        require_toolchain(variant, statuses)
+    return toolchain_env(variant) if all(status.ok for status in statuses) else {}

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +42,10 @@ def check_toolchain(variant: Variant) -> list[ToolStatus]:
     return [_check(tool, variant) for tool in variant.toolchain]
 
 
-def require_toolchain(variant: Variant) -> None:
-    """One message naming the variant, the first missing piece, and the builder image to use."""
-    failed = [status for status in check_toolchain(variant) if not status.ok]
+def require_toolchain(variant: Variant, statuses: Sequence[ToolStatus] | None = None) -> None:
+    """One message naming the variant, the first missing piece, and the builder image to use (``statuses``: a check
+    already run)."""
+    failed = [status for status in (check_toolchain(variant) if statuses is None else statuses) if not status.ok]
     if failed:
         image = f"; build inside {variant.builder_image}" if variant.builder_image else ""
         raise ToolchainError(f"variant {variant.label}: {'; '.join(s.describe() for s in failed)}{image}")

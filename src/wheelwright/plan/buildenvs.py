@@ -20,25 +20,33 @@ from wheelwright.plan.graph import BUILD_KINDS, Edge, NodeSpec
 
 def unify_build_environments(nodes: Mapping[str, NodeSpec], edges: set[Edge]) -> bool:
     """Every buildable node's build environment, one version per project. True if an edge moved."""
-    installs: dict[str, list[Edge]] = {}  # only build edges move here: the install edges hold still
-    builds: dict[str, list[Edge]] = {}
-    for edge in edges:
-        (installs if edge.kind == "install" else builds).setdefault(edge.parent, []).append(edge)
+    installs, builds = _by_parent(edges)  # only a node's own build edges move here: install edges hold still
     changed = False
     for node in sorted(n for n, spec in nodes.items() if spec.buildable and n in builds):
-        changed = unify_build_environment(node, nodes, edges, installs) or changed
+        changed = _unify(node, builds[node], nodes, edges, installs) or changed
     return changed
 
 
-def unify_build_environment(node: str, nodes: Mapping[str, NodeSpec], edges: set[Edge], installs: Mapping[str, list[Edge]] | None = None) -> bool:
+def unify_build_environment(node: str, nodes: Mapping[str, NodeSpec], edges: set[Edge]) -> bool:
     """Re-point ``node``'s own build edges so that its build environment holds one version per project.
     Edges of other parents are shared by every environment holding them and stay as they are. True if it changed."""
-    if installs is None:
-        installs = {}
-        for edge in edges:
-            if edge.kind == "install":
-                installs.setdefault(edge.parent, []).append(edge)
-    own = [e for e in edges if e.parent == node and e.kind in BUILD_KINDS]
+    installs, builds = _by_parent(edges)
+    return _unify(node, builds.get(node, []), nodes, edges, installs)
+
+
+def _by_parent(edges: set[Edge]) -> tuple[dict[str, list[Edge]], dict[str, list[Edge]]]:
+    """Install edges and build edges, each by parent."""
+    installs: dict[str, list[Edge]] = {}
+    builds: dict[str, list[Edge]] = {}
+    for edge in edges:
+        if edge.kind == "install":
+            installs.setdefault(edge.parent, []).append(edge)
+        elif edge.kind in BUILD_KINDS:
+            builds.setdefault(edge.parent, []).append(edge)
+    return installs, builds
+
+
+def _unify(node: str, own: list[Edge], nodes: Mapping[str, NodeSpec], edges: set[Edge], installs: Mapping[str, list[Edge]]) -> bool:
     closure = _install_closure({e.child for e in own}, installs) - {node}
     by_name: dict[str, list[str]] = {}
     for member in sorted(closure):

@@ -13,7 +13,7 @@ import functools
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from packaging.utils import canonicalize_name
@@ -292,9 +292,8 @@ class Executor:
             result.append(Runtime(node.name if node else req.name, version, wheel.path if wheel else None, wheel.sha256 if wheel else None))
         return sorted(result, key=lambda r: r.name)
 
-    def _runtime_closure(self, view: _View, spec: NodeSpec, requires_dist: Iterable[str]) -> frozenset[str]:
-        """Every project installing the wheel brings, by name: what its Requires-Dist resolves to, and their install closure."""
-        direct = self._resolve_runtime(view, spec, requires_dist)
+    def _runtime_closure(self, view: _View, spec: NodeSpec, direct: Sequence[Runtime]) -> frozenset[str]:
+        """Every project installing the wheel brings, by name: what its Requires-Dist resolved to, and their install closure."""
         roots = [n.id for r in direct for n in view.graph.by_name(r.name) if n.version == r.version and n.python == spec.python]
         return frozenset({canonicalize_name(r.name) for r in direct} | {view.graph.nodes[n].name for n in view.graph.install_closure(roots)})
 

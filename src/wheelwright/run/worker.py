@@ -232,10 +232,10 @@ class Stages:
     # ----- build: backend, repair, recipe requirements, verify, SBOM, publish ---------------------
 
     def build(self, spec: NodeSpec, first: Sequence[InputWheel], every: Sequence[InputWheel], runtime: Callable[[Sequence[str]], list[Runtime]],
-              prepared: Prepared | None = None, forced: bool = False, installs: Callable[[Sequence[str]], frozenset[str]] | None = None) -> Built:
+              prepared: Prepared | None = None, forced: bool = False, installs: Callable[[Sequence[Runtime]], frozenset[str]] | None = None) -> Built:
         """``runtime`` resolves a wheel's Requires-Dist the way the graph does, for its SBOM (and to tell a stale cached SBOM).
         ``prepared``: the tree an earlier step of this run unpacked (else it is prepared here). ``installs``: every
-        project a Requires-Dist pulls in (the graph's install closure), which must bring the libraries left outside."""
+        project the resolved Requires-Dist pulls in (the graph's install closure), which must bring the libraries left outside."""
         started = time.monotonic()
         key = self._wheel_key(spec, first, every)
         record = None if forced else self.records.get("wheel", key)
@@ -259,10 +259,10 @@ class Stages:
             repaired = self._recipe_requirements(spec, repaired, work, log)
             requires_dist = tuple(wheel_requires_dist(repaired.wheel))
             payload = self._verify(spec, repaired.wheel, log)
-            require_provided(repaired.wheel.name, repaired.external, build_env=[w.path for w in every], system=self.s.variant.system_runtime,
-                             requires=installs(requires_dist) if installs else frozenset(canonicalize_name(Requirement(r).name) for r in requires_dist),
-                             variant=self.s.variant.label, log_path=getattr(log, "name", None))
             resolved = runtime(requires_dist)
+            require_provided(repaired.wheel.name, repaired.external, build_env=[w.path for w in every], system=self.s.variant.system_runtime,
+                             requires=installs(resolved) if installs else frozenset(canonicalize_name(r.name) for r in resolved),
+                             variant=self.s.variant.label, log_path=getattr(log, "name", None))
             facts_json, published, sbom = self._sbom_and_publish(spec, prepared, repaired, every, resolved, payload, work, key)
             log.write(f"# published {published} with its SBOM\n")
         from wheelwright.stages.provenance import facts_from_json
