@@ -77,7 +77,8 @@ def make_planner(project: Project, variant: Variant, variant_names: frozenset[st
     prebuilt_index = (open_index(variant.prebuilt_index, cache_dir / "prebuilt-index", refresh=refresh, offline=offline)
                       if variant.prebuilt_index else None)
     base = IndexMetadataSource(index, cache_dir / "sdists", target_tags(pythons[0]), offline=offline)
-    book = RecipeBook(project.recipes_dir, variant_names)
+    pins = constraints.exact_pins()
+    book = RecipeBook(project.recipes_dir, variant_names, lambda _: pins)
     source = RecipeAwareSource(base, book, variant, constraints, pythons[0].version, prebuilt_index, permissive, direct)
     settings = PlanSettings(project=project, variant=variant, variant_names=variant_names, constraints=constraints, interpreters=pythons,
                             cache_dir=cache_dir, state_dir=output_dir / ".state", source_date_epoch=source_date_epoch, offline=offline,

@@ -86,6 +86,15 @@ class Constraints:
     def lines_for(self, name: str) -> tuple[Constraint, ...]:
         return self.by_name.get(canonicalize_name(name), ())
 
+    def exact_pins(self) -> dict[str, str]:
+        """name -> version for every package pinned to one version (==, no wildcard) on every platform: what recipes may read."""
+        pins: dict[str, str] = {}
+        for name, lines in self.by_name.items():
+            versions = {s.version for c in lines if c.marker is None for s in c.specifier if s.operator in ("==", "===") and "*" not in s.version}
+            if len(versions) == 1:
+                pins[name] = versions.pop()
+        return pins
+
 
 def load_constraints(paths: Iterable[Path]) -> Constraints:
     """Parse constraint files (following ``-c`` includes once each) into one lookup.

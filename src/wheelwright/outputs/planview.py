@@ -28,6 +28,8 @@ class PlannedBuild:
     node: str = ""
     build_requires: tuple[str, ...] = ()  # build-system and build-backend edges, as the graph has them
     cache_key: str | None = None
+    links: tuple[str, ...] = ()  # module: the libraries it must link
+    extra_sources: tuple[str, ...] = ()  # fetched and verified before the build
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ class BuildPlan:
                 lines.append(f"       config settings: {package.config_settings}")
             if package.kernels:
                 lines.append(f"       must carry kernels: {', '.join(package.kernels)}")
+            if package.links:
+                lines.append(f"       must link: {'; '.join(package.links)}")
+            lines += [f"       extra source: {extra}" for extra in package.extra_sources]
             if package.build_requires:
                 lines.append(f"       builds with: {', '.join(package.build_requires)}")
             lines.append(f"       dependencies from: {package.metadata}")
@@ -100,6 +105,8 @@ def make_plan_view(graph: BuildGraph, *, variant: Variant, wheel_only: frozenset
             unchecked=tuple(unchecked), node=spec.id,
             build_requires=tuple(f"{e.child} ({e.kind})" for e in graph.edges if e.parent == node and e.kind in ("build-system", "build-backend")),
             cache_key=spec.cache_key,
+            links=tuple(f"{pattern} -> {', '.join(libs)}" for pattern, libs in spec.recipe.links) if spec.buildable else (),
+            extra_sources=tuple(e.describe() for e in spec.recipe.extra_sources) if spec.buildable else (),
         ))
     statuses = check_toolchain(variant)
     needed = any(s.recipe.variant_specific for s in graph.nodes.values())
@@ -138,7 +145,8 @@ def _source(spec: NodeSpec, variant: Variant, wheel_only: frozenset[str], unchec
         unchecked.append(f"{spec.name} {spec.version} cannot be built from source until recipes/{spec.name.replace('-', '_')}.py declares a source")
         return "none: PyPI publishes only wheels; a recipe must declare its source (git tag or tarball)", None
     if ref.kind == "prebuilt" or variant.takes_prebuilt(spec.name):
-        return f"prebuilt vendor wheel from {variant.prebuilt_index or '(no prebuilt_index declared)'}, used as-is", ref.sha256
+        because = f" ({spec.recipe.prebuilt_because})" if spec.recipe.prebuilt_because else ""
+        return f"prebuilt vendor wheel from {variant.prebuilt_index or '(no prebuilt_index declared)'}, used as-is{because}", ref.sha256
     if ref.kind == "git":
         if spec.build_system is None:
             unchecked.append(f"source not fetched: {ref.url} lives off PyPI" + ("" if ref.git_commit else "; its tag is not pinned to a commit"))

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from wheelwright.recipes.api import ExtraSource
 from wheelwright.recipes.decisions import RecipeDecisions
 
 EdgeKind = Literal["toplevel", "install", "build-system", "build-backend"]
@@ -190,6 +191,7 @@ def _node_from_dict(data: dict[str, Any]) -> NodeSpec:
     fields = {k: _tuple(v) for k, v in data.items()}
     fields["source"] = SourceRef(**data["source"])
     recipe = {k: _tuple(v) for k, v in data["recipe"].items()}
+    recipe["extra_sources"] = tuple(ExtraSource(**{k: _tuple(v) for k, v in e.items()}) for e in data["recipe"].get("extra_sources", ()))
     fields["recipe"] = RecipeDecisions(**recipe)
     return NodeSpec(**fields)
 

@@ -134,7 +134,8 @@ class Planner:
                 return direct.version, direct.ref
             if self.s.variant.takes_prebuilt(req.name):
                 return prebuilt_wheel(req, constraints, self.prebuilt_index, interpreter, self.s.variant.label)
-            declared = self.book.get(req.name).recipe.source
+            self.book.require_buildable(req.name, self.s.variant)
+            declared = self.book.get(req.name).recipe.source_for(self.s.variant.name)
             if declared is not None:
                 return declared_source(req, declared, constraints)
             sdist = choose_sdist(req, constraints, self.index, interpreter.version)

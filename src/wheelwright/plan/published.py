@@ -231,7 +231,8 @@ class RecipeAwareSource:
         if prebuilt is not None:  # vendor wheels: their versions, or the pins when the vendor index is out of reach
             versions = {f.version for f in prebuilt if not f.yanked} or (self._pins(name) if name in self.unreachable else set())
             return [Release(v, False, None) for v in versions]
-        if self.recipe(name).recipe.source is None:
+        self.book.require_buildable(name, self.variant)
+        if self.recipe(name).recipe.source_for(self.variant.name) is None:
             releases = self.base.releases(name)
             if releases or not self.permissive:
                 return releases
@@ -282,7 +283,7 @@ class RecipeAwareSource:
         return replace(published, requires_dist=published.requires_dist + decisions.added_requires, origin=f"{published.origin} + {where}")
 
     def why_unavailable(self, name: str) -> str:
-        source = self.recipe(name).recipe.source
+        source = self.recipe(name).recipe.source_for(self.variant.name)
         if source is not None:
             return f"its recipe builds it from {source.url}; pin one version (==) in the constraints"
         if self.variant.takes_prebuilt(name):

@@ -217,7 +217,7 @@ class Walk:
     def _source_key(self, spec: NodeSpec) -> str:
         ref = spec.source
         identity = ref.sha256 or ref.git_commit or f"git:{ref.url}@{ref.git_ref}:unpinned"  # what names the source's content
-        return source_key(identity=identity, patches=spec.patches, recipe_sha256=spec.recipe.recipe_sha256, variant=self.s.variant,
+        return source_key(identity=identity, patches=spec.patches, recipe_sha256=spec.recipe.key_sha256, variant=self.s.variant,
                           interpreter=self.interpreter, source_date_epoch=self.s.source_date_epoch)
 
     # ----- recorded facts: backend answers and wheels --------------------------------------------

@@ -43,6 +43,8 @@ HOOKS = (
     "requires",  # -> Sequence[str]: runtime requirements the variant adds (vllm on rocm needs amd-aiter)
     "build_requires",  # -> Sequence[str]: build requirements the variant adds (torch on rocm builds against aotriton)
     "drop_requires",  # -> Sequence[str] or {pattern: reason}: published requirements (fnmatch on names) the variant's build does not have
+    "links",  # -> {module pattern: [soname patterns]}: libraries a module must link (a wanted cuDNN that CMake silently dropped fails)
+    "extra_sources",  # -> Sequence[ExtraSource]: third-party trees the upstream build would download mid-build, fetched before it
 )
 
 
@@ -58,6 +60,25 @@ class RecipeContext:
     jobs: int
     network: Isolation = NetworkPolicy(False, "not isolated (outside a build)")
     log: IO[str] | None = None
+    #: The variant's exact pins (canonical name -> version, from its constraints); read them with ``pin()``.
+    pins: Mapping[str, str] = field(default_factory=dict)
+    #: The pins a hook read, recorded so that they become part of the node's cache key.
+    pins_read: dict[str, str | None] = field(default_factory=dict)
+
+    def pin(self, name: str) -> str:
+        """The version the variant's constraints pin ``name`` to (==); a recipe that needs one and finds none is refused."""
+        version = self.pinned(name)
+        if version is None:
+            raise ConfigError(f"{self.name} {self.version}: the recipe needs a == pin of {canonicalize_name(name)} in the "
+                              f"{self.variant.label} constraints")
+        return version
+
+    def pinned(self, name: str) -> str | None:
+        """The pinned version of ``name``, or None where the constraints pin none."""
+        canonical = canonicalize_name(name)
+        version = self.pins.get(canonical)
+        self.pins_read[canonical] = version
+        return version
 
     def run(self, command: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> None:
         """A recipe's own build command, held to the rules of a build hook: the build's network
@@ -120,13 +141,48 @@ class UrlSource:
 Source = GitSource | UrlSource
 
 
+@dataclass(frozen=True, kw_only=True)
+class ExtraSource:
+    """A third-party tree the upstream build would download in the middle (vLLM's CMake FetchContent of cutlass),
+    pinned by git commit or archive sha256, fetched and verified before the build and handed to it through ``env``."""
+
+    name: str  # a directory name: work/<node>/extra/<name>
+    url: str
+    commit: str | None = None  # git: the commit upstream pins (GIT_TAG)
+    sha256: str | None = None  # an archive (tar.gz, zip)
+    env: tuple[str, ...] = ()  # variables the build reads the tree's path from (VLLM_CUTLASS_SRC_DIR)
+    subdir: str = ""  # for an archive: the directory inside it that the variables name ("" = its single top directory)
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name):
+            raise ValueError(f"extra source name {self.name!r}: letters, digits, '.', '_' and '-' only")
+        if (self.commit is None) == (self.sha256 is None):
+            raise ValueError(f"extra source {self.name}: pin exactly one of commit= (git) or sha256= (archive)")
+        if self.commit is not None and not re.fullmatch(r"[0-9a-f]{40}", self.commit):
+            raise ValueError(f"extra source {self.name}: commit {self.commit!r} is not a full 40-digit git commit")
+        if self.sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
+            raise ValueError(f"extra source {self.name}: sha256 {self.sha256!r} is not 64 hex digits")
+
+    @property
+    def identity(self) -> str:
+        return self.commit or self.sha256 or ""
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.url} @ {self.identity[:12]}" + (f" -> {', '.join(self.env)}" if self.env else "")
+
+
 class Recipe:
     """A package's quirks, as hooks keyed by (hook name, variant or None for all)."""
 
     def __init__(self, name: str, *, source: Source | None = None, renamed_from: tuple[str, ...] = (),
-                 variants: tuple[str, ...] | None = None) -> None:
+                 variants: tuple[str, ...] | None = None, sources: Mapping[str, Source] | None = None,
+                 prebuilt: str | None = None) -> None:
         self.name = canonicalize_name(name)
         self.source = source  # None: the PyPI sdist
+        #: Variant families whose source differs (xformers on rocm: the git tag with submodules the sdist lacks).
+        self.sources: dict[str, Source] = dict(sources or {})
+        #: Why Wheelwright cannot build it from source; set, it is planned only where the variant takes it prebuilt.
+        self.prebuilt = prebuilt
         self.renamed_from = tuple(canonicalize_name(n) for n in renamed_from)
         if isinstance(variants, str):
             variants = (variants,)
@@ -166,6 +222,17 @@ class Recipe:
     def drop_requires(self, *variants: str) -> Callable[[Hook], Hook]:
         """Published metadata describes upstream's own (often CUDA) wheel; a rocm build may not need all of it."""
         return self._register("drop_requires", variants)
+
+    def links(self, *variants: str) -> Callable[[Hook], Hook]:
+        """Declare the libraries a module must link, so a wanted library that the build left out is refused."""
+        return self._register("links", variants)
+
+    def extra_sources(self, *variants: str) -> Callable[[Hook], Hook]:
+        return self._register("extra_sources", variants)
+
+    def source_for(self, variant: str) -> Source | None:
+        """The source of the variant family's builds (None: the PyPI sdist)."""
+        return self.sources.get(variant, self.source)
 
     def has_hooks_for(self, variant: str) -> bool:
         """Whether anything in this recipe is specific to ``variant`` (then its toolchain must be there)."""
@@ -239,6 +306,25 @@ class LoadedRecipe:
         hook = self.recipe.hook("drop_requires", ctx.variant.name)
         dropped = hook(ctx) if hook else ()
         return {str(k): str(v) for k, v in dropped.items()} if isinstance(dropped, Mapping) else dict.fromkeys(map(str, dropped), "")
+
+    def links(self, ctx: RecipeContext) -> dict[str, tuple[str, ...]]:
+        """Module pattern -> soname patterns it must have as DT_NEEDED."""
+        hook = self.recipe.hook("links", ctx.variant.name)
+        declared = hook(ctx) if hook else {}
+        if not isinstance(declared, Mapping):
+            raise ConfigError(f"links must return {{module pattern: [soname patterns]}}, not {type(declared).__name__}")
+        return {str(k): tuple(str(p) for p in v) for k, v in declared.items()}
+
+    def extra_sources(self, ctx: RecipeContext) -> tuple[ExtraSource, ...]:
+        hook = self.recipe.hook("extra_sources", ctx.variant.name)
+        declared = tuple(hook(ctx)) if hook else ()
+        wrong = [d for d in declared if not isinstance(d, ExtraSource)]
+        if wrong:
+            raise ConfigError(f"extra_sources must return ExtraSource records, not {type(wrong[0]).__name__}")
+        names = [d.name for d in declared]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"extra_sources names {sorted(n for n in names if names.count(n) > 1)[0]!r} twice")
+        return declared
 
     def _strings(self, hook_name: str, ctx: RecipeContext) -> tuple[str, ...]:
         hook = self.recipe.hook(hook_name, ctx.variant.name)

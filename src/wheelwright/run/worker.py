@@ -35,10 +35,13 @@ from wheelwright.recipes.patches import Patch, apply_patches, find_patches
 from wheelwright.remote.sources import UnpackLimits, fetch_source, unpack_sdist
 from wheelwright.run.cache import RecordStore
 from wheelwright.stages.runtimelibs import require_provided
-from wheelwright.sandbox.buildenv import BuildEnvironment, EnvironmentFactory, build_env_paths, log_environment, scrubbed_environment
+from wheelwright.sandbox.buildenv import (BuildEnvironment, EnvironmentFactory, build_env_paths, compiler_path_maps, log_environment,
+                                         scrubbed_environment)
 from wheelwright.sandbox.isolation import Isolation, NetworkPolicy
 from wheelwright.stages.backend import Backend
 from wheelwright.stages.crates import VendoredCrates, vendor_crates
+from wheelwright.stages.extrasources import provide_extra_sources
+from wheelwright.stages.linkage import require_links
 from wheelwright.stages.localindex import LocalIndex
 from wheelwright.stages.repair import Repairer
 from wheelwright.stages.wheelfile import require_planned_identity, set_build_tag
@@ -100,6 +103,7 @@ class Prepared:
     patches: tuple[Patch, ...]
     crates: VendoredCrates | None
     build_system: BuildSystem
+    extra_env: Mapping[str, str] = field(default_factory=dict)  # the recipe's extra sources, where the build finds them
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,8 @@ class Stages:
         shutil.rmtree(work, ignore_errors=True)
         tree = unpack_sdist(archive, work / "src", self.s.unpack_limits)
         apply_patches(patches, tree, log)
+        extra_env = provide_extra_sources(spec.recipe.extra_sources, cache_dir=self.s.cache_dir, work=work, log=log, offline=self.s.offline,
+                                          limits=self.s.unpack_limits)
         declared = read_build_system(tree, spec.id)  # how it builds, not any Cargo.toml in it, says whether cargo runs
         crates = vendor_crates(tree, self.s.cache_dir / "crates", work, log, requires=declared.requires, backend=declared.backend,
                                extra_requires=spec.recipe.added_build_requires, offline=self.s.offline)
@@ -201,7 +207,7 @@ class Stages:
         if spec.build_system is not None and (build_system.requires, build_system.backend) != (spec.build_system, spec.backend):
             raise BuildError(f"{spec.id}: the prepared tree's [build-system] ({list(build_system.requires)}, {build_system.backend}) is not the "
                              f"plan's ({list(spec.build_system)}, {spec.backend}); a patch or recipe prepare changed it after planning", log.name)
-        return Prepared(tree, identity, patches, crates, build_system)
+        return Prepared(tree, identity, patches, crates, build_system, extra_env)
 
     def prepare_ahead(self, spec: NodeSpec) -> Prepared:
         """The prepare stage as a task of its own: it needs no build slot, so sources unpack while others build."""
@@ -300,7 +306,8 @@ class Stages:
         return replace(repaired, wheel=target) if target.exists() else repaired
 
     def _verify(self, spec: NodeSpec, wheel: Path, log: IO[str]) -> tuple[str, ...]:
-        """After repair, before anything is published: the kernels the variant needs must be inside."""
+        """After repair, before anything is published: the libraries the recipe wants linked, and the kernels the variant needs, inside."""
+        require_links(wheel, dict(spec.recipe.links), recipe=spec.recipe.recipe, variant=self.s.variant.label, log=log)
         declared = dict(spec.recipe.kernels)
         if not self.s.variant.gpu_payload.requires_kernels and not declared:
             return ()
@@ -373,26 +380,17 @@ class Stages:
 
     def _context(self, spec: NodeSpec, *, source_dir: Path, log: IO[str]) -> RecipeContext:
         return context(spec.name, Version(spec.version), self.s.variant, spec.python, jobs=self.s.build_jobs, network=self.s.network,
-                       source_dir=source_dir, log=log)
+                       source_dir=source_dir, log=log, pins=self.book.pins(self.s.variant))
 
     def build_environment_variables(self, spec: NodeSpec, prepared: Prepared) -> dict[str, str]:
         """Variant env, then the per-build parallelism budget, then the recipe's env (it may lower the budget), then crates."""
         budget = {name: str(self.s.build_jobs) for name in PARALLELISM_VARIABLES}
         budget |= {"MAKEFLAGS": f"-j{self.s.build_jobs}", "NINJAFLAGS": f"-j{self.s.build_jobs}"}
         crates = prepared.crates.env() if prepared.crates else {}
-        declared = self.book.get(spec.name).recipe.source if spec.source.kind == "git" else None
+        declared = self.book.get(spec.name).recipe.source_for(self.s.variant.name) if spec.source.kind == "git" else None
         tag = declared.build_variables(spec.name, spec.version, prepared.identity) if isinstance(declared, GitSource) else {}
-        chosen = {**self.s.toolchain_env, **self.s.variant.env, **tag, **budget, **dict(spec.recipe.env), **crates}
-        return scrubbed_environment({**chosen, **self._path_maps(chosen), "SOURCE_DATE_EPOCH": str(self.s.source_date_epoch)})
-
-    def _path_maps(self, chosen: Mapping[str, str]) -> dict[str, str]:
-        """Compilers see the work directory as /wheelwright/work, wherever the output directory is (a CI job's
-        checkout, a developer's build/): debug info, __FILE__ and build ids then do not depend on it; nvcc keeps
-        its process id out of the binary. Added to the variant's or recipe's own flags, never replacing them."""
-        gcc = f"-ffile-prefix-map={self.s.work_dir}=/wheelwright/work"
-        maps = {"CFLAGS": gcc, "CXXFLAGS": gcc, "RUSTFLAGS": f"--remap-path-prefix={self.s.work_dir}=/wheelwright/work",
-                "NVCC_APPEND_FLAGS": "-objtemp"}  # nvcc names its temporary files after the object, not its pid (which lands in the binary)
-        return {key: " ".join(v for v in (chosen.get(key, ""), flag) if v) for key, flag in maps.items()}
+        chosen = {**self.s.toolchain_env, **self.s.variant.env, **tag, **budget, **dict(spec.recipe.env), **prepared.extra_env, **crates}
+        return scrubbed_environment({**chosen, **compiler_path_maps(self.s.work_dir, chosen), "SOURCE_DATE_EPOCH": str(self.s.source_date_epoch)})
 
     def _environment(self, spec: NodeSpec, prepared: Prepared, first: Sequence[InputWheel], log: IO[str]) -> BuildEnvironment:
         """The node's build environment with its build-system wheels; one an earlier step of this run made is

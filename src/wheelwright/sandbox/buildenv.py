@@ -38,6 +38,16 @@ def scrubbed_environment(overrides: Mapping[str, str]) -> dict[str, str]:
 SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL")
 
 
+def compiler_path_maps(work_dir: Path, chosen: Mapping[str, str]) -> dict[str, str]:
+    """Compilers see the work directory as /wheelwright/work, wherever the output directory is (a CI job's
+    checkout, a developer's build/): debug info, __FILE__ and build ids then do not depend on it; nvcc keeps
+    its process id out of the binary. Added to the variant's or recipe's own flags, never replacing them."""
+    gcc = f"-ffile-prefix-map={work_dir}=/wheelwright/work"
+    maps = {"CFLAGS": gcc, "CXXFLAGS": gcc, "RUSTFLAGS": f"--remap-path-prefix={work_dir}=/wheelwright/work",
+            "NVCC_APPEND_FLAGS": "-objtemp"}  # nvcc names its temporary files after the object, not its pid (which lands in the binary)
+    return {key: " ".join(v for v in (chosen.get(key, ""), flag) if v) for key, flag in maps.items()}
+
+
 def log_environment(variables: Mapping[str, str], log: IO[str]) -> None:
     """The environment a build got (after the allow-list), sorted, secret-looking values masked."""
     log.write("# environment (after the allow-list):\n")

@@ -34,7 +34,7 @@ from wheelwright.plan.buildsystem import read_build_system
 from wheelwright.plan.candidates import choose_sdist
 from wheelwright.plan.published import read_release_metadata
 from wheelwright.plan.sourcerefs import declared_source, to_distribution
-from wheelwright.recipes.api import recipe_names
+from wheelwright.recipes.api import Source, recipe_names
 from wheelwright.recipes.book import RecipeBook, context
 from wheelwright.recipes.decisions import RecipeDecisions
 from wheelwright.remote.index import PYPI_SIMPLE, IndexFile, SimpleJsonIndex, default_cache_dir
@@ -92,17 +92,17 @@ class _Sources:
 
     def __init__(self, project: Project, index: SimpleJsonIndex, cache_dir: Path, offline: bool) -> None:
         self.project, self.index, self.cache_dir, self.offline = project, index, cache_dir, offline
-        self._files: dict[tuple[str, Version, tuple[str, ...]], BuildFiles | str] = {}
+        self._files: dict[tuple[str, Version, tuple[str, ...], str], BuildFiles | str] = {}
         self._upstream: dict[tuple[str, Version], Modules | str] = {}
 
-    def build_files(self, book: RecipeBook, name: str, version: Version, extra_requires: tuple[str, ...]) -> BuildFiles | str:
-        key = (name, version, extra_requires)
+    def build_files(self, book: RecipeBook, name: str, version: Version, extra_requires: tuple[str, ...], family: str) -> BuildFiles | str:
+        declared = book.get(name).recipe.source_for(family)
+        key = (name, version, extra_requires, repr(declared))
         if key not in self._files:
-            self._files[key] = _reason(lambda: self._read_source(book, name, version, extra_requires))
+            self._files[key] = _reason(lambda: self._read_source(declared, name, version, extra_requires))
         return self._files[key]
 
-    def _read_source(self, book: RecipeBook, name: str, version: Version, extra_requires: tuple[str, ...]) -> BuildFiles:
-        declared = book.get(name).recipe.source
+    def _read_source(self, declared: Source | None, name: str, version: Version, extra_requires: tuple[str, ...]) -> BuildFiles:
         requirement = Requirement(f"{name}=={version}")
         if declared is None:
             dist = choose_sdist(requirement, _NO_CONSTRAINTS, self.index, PYTHON)
@@ -194,7 +194,7 @@ def check_recipes(project: Project, variants: dict[str, VariantSpec], *, package
         raise ConfigError(f"no recipe for {', '.join(unknown)} in {project.recipes_dir} (recipes: {', '.join(known)})")
     if family is not None:
         select_variant(variants, family)  # an unknown family: the usual error, naming the known ones
-    book = RecipeBook(project.recipes_dir, frozenset(variants))
+    book = RecipeBook(project.recipes_dir, frozenset(variants), lambda v: _row_constraints(project, v).exact_pins())
     sources = _Sources(project, index, cache_dir, offline)
     names = [canonicalize_name(p) for p in dict.fromkeys(packages)] or known
     items: list[Item] = []
@@ -211,7 +211,7 @@ def check_recipes(project: Project, variants: dict[str, VariantSpec], *, package
                 if variant.takes_prebuilt(name):
                     items.append(Item(where, "not checked", f"{variant.label} takes {name} as a prebuilt vendor wheel: the recipe is not used there"))
                     continue
-                pins, why = _pins(project, variant, name, sources, loaded.recipe.source is None)
+                pins, why = _pins(project, variant, name, sources, loaded.recipe.source_for(variant.name) is None)
                 if not pins:
                     items.append(Item(where, "not checked", why))
                 for version in pins:
@@ -224,7 +224,7 @@ def check_recipes(project: Project, variants: dict[str, VariantSpec], *, package
 def _pins(project: Project, variant: Variant, name: str, sources: _Sources, from_index: bool) -> tuple[list[Version], str]:
     """The versions the row's constraints (nested -c included) pin with ``==`` for ``name``, on Linux x86_64 and CPython 3.11;
     under a range (vllm>=0.20,<0.27) the newest sdist on the index it allows, which is what a build would take. Else why none."""
-    constraints = load_constraints([project.constraints_dir / c for c in variant.constraints]).for_target(_TARGET.environment())
+    constraints = _row_constraints(project, variant).for_target(_TARGET.environment())
     pins = {Version(s.version) for c in constraints.lines_for(name) for s in c.specifier if s.operator == "==" and "*" not in s.version}
     specifier = constraints.specifier_for(name)
     if pins or not str(specifier):
@@ -235,13 +235,18 @@ def _pins(project: Project, variant: Variant, name: str, sources: _Sources, from
     return ([newest], "") if isinstance(newest, Version) else ([], f"{variant.label}: {name}{specifier}: {newest}")
 
 
+def _row_constraints(project: Project, variant: Variant) -> Constraints:
+    return load_constraints([project.constraints_dir / c for c in variant.constraints])
+
+
 def _check_version(book: RecipeBook, sources: _Sources, where: str, name: str, version: Version, variant: Variant) -> tuple[list[Item], bool]:
     """The items for one pinned version in one row, and whether anything about it was checked."""
     decisions = book.decisions(name, version, variant, PYTHON)
     label, items, made = variant.label, [], False
-    settings = [(f"sets {key}", key) for key, _ in decisions.env] + [(f"passes config setting {key!r}", key) for key in decisions.config() or {}]
+    settings = ([(f"sets {key}", key) for key, _ in decisions.env] + [(f"passes config setting {key!r}", key) for key in decisions.config() or {}]
+                + [(f"points {key} at extra source {extra.name}", key) for extra in decisions.extra_sources for key in extra.env])
     if settings:
-        files = sources.build_files(book, name, version, decisions.added_build_requires)
+        files = sources.build_files(book, name, version, decisions.added_build_requires, variant.name)
         if isinstance(files, str):
             items.append(Item(where, "not checked", f"{label}: {files}"))
         else:
@@ -270,7 +275,7 @@ def _check_version(book: RecipeBook, sources: _Sources, where: str, name: str, v
 
 
 def _drop_reasons(book: RecipeBook, name: str, version: Version, variant: Variant) -> dict[str, str]:
-    return book.get(name).drop_reasons(context(name, version, variant, PYTHON))
+    return book.get(name).drop_reasons(context(name, version, variant, PYTHON, pins=book.pins(variant)))
 
 
 def _kernel_patterns(decisions: RecipeDecisions) -> list[str]:
