@@ -11,12 +11,14 @@ harness that needs torch); that is how torch's own cmake/External/aotriton.cmake
 .ci/build-for-torch.sh build it for torch, which consumes the install prefix through
 AOTRITON_INSTALLED_PREFIX (recipes/torch.py).
 
-Caveat: the pinned tags are a plain CMake project (CMakeLists.txt, `make install`), with no
-pyproject.toml (the setuptools pyproject.toml of 2026 packages only the code generator). The settings
-below are written as scikit-build-core config settings (cmake.define.*), so they take effect once a
-pyproject.toml with that backend is patched in (patches/aotriton/, not written yet); the CMake
-project also needs the tag's git metadata (`git rev-parse HEAD`), which a packed tag lacks: the build gets the
-commit it was checked out at as AOTRITON_CI_SUPPLIED_SHA1 (`commit_env`).
+Not built from source, and said so (`prebuilt=`): the pinned tags are a plain CMake project with no
+pyproject.toml (no PEP 517 backend to build a wheel with), their CMake downloads Triton and its LLVM at configure
+time, and the result is not a Python package but an install prefix (lib/libaotriton_v2.so, include/) that torch's
+cmake/External/aotriton.cmake consumes through AOTRITON_INSTALLED_PREFIX. torch on ROCm therefore takes AOTriton the
+way upstream's own cmake does, minus the mid-build download: the release's runtime and kernel-image tarballs are
+extra sources of recipes/torch.py, pinned by the sha256 that aotriton.cmake lists, fetched and verified before the
+build. The settings below are what a from-source build would use (they are what .ci/build-for-torch.sh passes);
+planning aotriton on its own is refused with this reason.
 """
 
 from wheelwright import Recipe, RecipeContext
@@ -31,6 +33,8 @@ recipe = Recipe(
         commit_env=("AOTRITON_CI_SUPPLIED_SHA1",),  # CMakeLists.txt: without .git (the packed tag has none) the commit comes from here
     ),
     variants=("rocm",),  # AOTriton compiles Triton kernels for AMD GPUs and nothing else
+    prebuilt="no pyproject.toml, Triton and LLVM downloaded by its CMake, and an install prefix rather than a wheel: torch takes the "
+             "sha256-pinned release tarballs as extra sources (recipes/torch.py)",
 )
 
 

@@ -9,6 +9,13 @@ prepare step. BUILD_VERSION replaces version.txt + "+<git sha>" so the wheel's v
 
 cpu, tpu, gaudi and spyre all build against a CPU torch and take the generic function; they get no
 function of their own, which would make Wheelwright demand their toolchains for a CPU build.
+
+Image codecs are required, not detected: setup.py (TORCHVISION_USE_PNG/JPEG/WEBP/NVJPEG, default "1") warns and
+builds torchvision/image.so without a codec whose header or library it does not find. Each is switched on and
+declared in `links`, so an image.so that does not link libpng16, libjpeg, libwebp (and on CUDA libnvjpeg, as
+PyPI's torchvision 0.26.0 wheel's image.so does) fails the build naming the library. On ROCm, nvJPEG is off (TheRock)
+and so is rocJPEG: the pinned tags' support for it was not read here (pytorch/vision is out of reach), so it is
+not claimed.
 """
 
 from wheelwright import Recipe, RecipeContext
@@ -21,7 +28,23 @@ def _common(ctx: RecipeContext) -> dict[str, str]:
     return {
         "BUILD_VERSION": str(ctx.version),  # setup.py get_version(): os.getenv("BUILD_VERSION") replaces version.txt + "+<sha>"
         "MAX_JOBS": str(ctx.jobs),  # torch/utils/cpp_extension.py: MAX_JOBS caps the ninja jobs of BuildExtension
+        "TORCHVISION_USE_PNG": "1",  # setup.py: USE_PNG = os.getenv("TORCHVISION_USE_PNG", "1") == "1" (found through libpng-config)
+        "TORCHVISION_USE_JPEG": "1",  # setup.py: USE_JPEG (jpeglib.h in TORCHVISION_INCLUDE or /usr/include)
+        "TORCHVISION_USE_WEBP": "1",  # setup.py: USE_WEBP (webp/decode.h)
     }
+
+
+CODECS = ["libpng16.so*", "libjpeg.so*", "libwebp.so*"]  # PyPI's 0.26.0 wheel: image.so NEEDED libpng16, libjpeg, libwebp (grafted)
+
+
+@recipe.links()
+def links(ctx: RecipeContext) -> dict[str, list[str]]:
+    return {"torchvision/image.so": CODECS}
+
+
+@recipe.links("cuda")
+def links_cuda(ctx: RecipeContext) -> dict[str, list[str]]:
+    return {"torchvision/image.so": [*CODECS, "libnvjpeg.so*"]}  # the wheel's image.so also links libnvjpeg.so.13
 
 
 @recipe.env()
@@ -37,6 +60,7 @@ def env_cuda(ctx: RecipeContext) -> dict[str, str]:
     return {
         **_common(ctx),
         "FORCE_CUDA": "1",  # setup.py: BUILD_CUDA_SOURCES = (torch.cuda.is_available() and ...) or FORCE_CUDA
+        "TORCHVISION_USE_NVJPEG": "1",  # setup.py: USE_NVJPEG needs CUDA_HOME/include/nvjpeg.h and FORCE_CUDA without a GPU
         "TORCH_CUDA_ARCH_LIST": cuda_arch_list(ctx.variant.archs),  # torch/utils/cpp_extension.py _get_cuda_arch_flags(): one -gencode per arch
     }
 
@@ -48,6 +72,7 @@ def env_rocm(ctx: RecipeContext) -> dict[str, str]:
         "FORCE_CUDA": "1",  # setup.py: BUILD_CUDA_SOURCES also gates the hipified sources (IS_ROCM); ROCm/TheRock build_prod_wheels.py sets it
         "PYTORCH_ROCM_ARCH": ";".join(ctx.variant.archs),  # torch/utils/cpp_extension.py _get_rocm_arch_flags(): --offload-arch per target
         "TORCHVISION_USE_NVJPEG": "0",  # setup.py: USE_NVJPEG = os.getenv("TORCHVISION_USE_NVJPEG", "1") == "1"; TheRock build_prod_wheels.py sets 0 on ROCm
+        "TORCHVISION_USE_ROCJPEG": "0",  # setup.py (newer tags): USE_ROCJPEG default "1"; off by decision until the pinned tags are read
     }
 
 

@@ -14,9 +14,12 @@ every dependency must then come from a *_SYSPATH, and a missing one aborts the b
   decides which toolkits the build can see. The wheel carries no GPU code of its own (it is a
   compiler), hence no kernels declaration.
 
-Known consequence, not solved here: offline, setup.py skips download_and_copy(), so the NVIDIA tools
-and headers it would have bundled under triton/backends/nvidia/{bin,include} are absent from the
-wheel; at run time triton then needs TRITON_PTXAS_PATH (etc.) pointing at a CUDA toolkit.
+Offline, setup.py never downloads the NVIDIA tools it bundles (download_and_copy() returns under
+TRITON_OFFLINE_BUILD), so a wheel built that way has no triton/backends/nvidia/bin/ptxas and cannot compile a kernel
+on a host without a CUDA toolkit. PyPI's 3.6.0 wheel carries bin/{ptxas,ptxas-blackwell,cuobjdump,nvdisasm},
+include/ (cuda.h, the cuda_runtime headers, crt/, CUPTI) and lib/cupti/. The cuda `prepare` hook copies the builder's
+toolkit tools and headers into third_party/nvidia/backend/{bin,include,lib/cupti} (package_dir maps that directory to
+triton.backends.nvidia, include_package_data=True), and `ships` requires them in the wheel.
 
 The pinned releases (3.5.1, 3.6.0) have setup.py and pyproject.toml at the repository root; releases
 before ~3.5 kept them in python/, which a PEP 517 build of the tag cannot reach without a patch.
@@ -24,6 +27,9 @@ Tag commits are not pinned (unverifiable from here).
 """
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 from wheelwright import Recipe, RecipeContext
 from wheelwright.recipes import GitSource
@@ -76,3 +82,35 @@ def env_rocm(ctx: RecipeContext) -> dict[str, str]:
         **_offline(ctx),
         "TRITON_BUILD_PROTON": "OFF",  # conda-forge triton-feedstock recipe/build.sh: proton expects CUDA/CUPTI headers, off for ROCm builds
     }
+
+
+#: What PyPI's triton 3.6.0 wheel bundles under triton/backends/nvidia/, from a CUDA toolkit.
+NVIDIA_TOOLS = ("ptxas", "cuobjdump", "nvdisasm")
+
+
+@recipe.prepare("cuda")
+def bundle_nvidia_tools(ctx: RecipeContext) -> None:
+    """Copy ptxas, cuobjdump, nvdisasm, the CUDA and CUPTI headers and libcupti from the builder's toolkit into the tree."""
+    if ctx.source_dir is None:
+        raise RuntimeError("bundling the NVIDIA tools needs the unpacked source tree")
+    cuda = Path(ctx.variant.env.get("CUDA_HOME", CUDA_HOME))
+    backend = ctx.source_dir / "third_party" / "nvidia" / "backend"
+    if not backend.is_dir():
+        raise RuntimeError(f"{backend} not found: not a triton source tree")
+    for tool in NVIDIA_TOOLS:
+        found = cuda / "bin" / tool
+        if not found.is_file():
+            raise RuntimeError(f"{found} not found: triton's wheel bundles it (TRITON_OFFLINE_BUILD downloads nothing)")
+        (backend / "bin").mkdir(exist_ok=True)
+        shutil.copy2(found, backend / "bin" / tool)
+    shutil.copytree(cuda / "include", backend / "include", dirs_exist_ok=True)
+    cupti = cuda / "extras" / "CUPTI"
+    if cupti.is_dir():
+        shutil.copytree(cupti / "include", backend / "include", dirs_exist_ok=True)
+        shutil.copytree(cupti / "lib64", backend / "lib" / "cupti", dirs_exist_ok=True, symlinks=True)
+
+
+@recipe.ships("cuda")
+def ships_cuda(ctx: RecipeContext) -> list[str]:
+    return [*(f"triton/backends/nvidia/bin/{tool}" for tool in NVIDIA_TOOLS), "triton/backends/nvidia/include/cuda.h",
+            "triton/backends/nvidia/lib/cupti/libcupti.so*"]

@@ -44,6 +44,7 @@ HOOKS = (
     "build_requires",  # -> Sequence[str]: build requirements the variant adds (torch on rocm builds against aotriton)
     "drop_requires",  # -> Sequence[str] or {pattern: reason}: published requirements (fnmatch on names) the variant's build does not have
     "links",  # -> {module pattern: [soname patterns]}: libraries a module must link (a wanted cuDNN that CMake silently dropped fails)
+    "ships",  # -> Sequence[str]: wheel members (fnmatch) that must be there (triton's bundled ptxas, which an offline build can miss)
     "extra_sources",  # -> Sequence[ExtraSource]: third-party trees the upstream build would download mid-build, fetched before it
 )
 
@@ -148,16 +149,18 @@ class ExtraSource:
 
     name: str  # a directory name: work/<node>/extra/<name>
     url: str
-    commit: str | None = None  # git: the commit upstream pins (GIT_TAG)
+    commit: str | None = None  # git: the commit upstream pins (GIT_TAG), checked after the fetch
+    ref: str | None = None  # git: the tag upstream names instead of a commit (fetched by it; verified when commit is given too)
     sha256: str | None = None  # an archive (tar.gz, zip)
     env: tuple[str, ...] = ()  # variables the build reads the tree's path from (VLLM_CUTLASS_SRC_DIR)
     subdir: str = ""  # for an archive: the directory inside it that the variables name ("" = its single top directory)
+    into: str = ""  # the name of an earlier extra source whose tree this one is merged into (AOTriton's kernel images)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name):
             raise ValueError(f"extra source name {self.name!r}: letters, digits, '.', '_' and '-' only")
-        if (self.commit is None) == (self.sha256 is None):
-            raise ValueError(f"extra source {self.name}: pin exactly one of commit= (git) or sha256= (archive)")
+        if (self.commit is None and self.ref is None) == (self.sha256 is None):
+            raise ValueError(f"extra source {self.name}: give a git commit= (or ref=), or an archive's sha256=, not both or neither")
         if self.commit is not None and not re.fullmatch(r"[0-9a-f]{40}", self.commit):
             raise ValueError(f"extra source {self.name}: commit {self.commit!r} is not a full 40-digit git commit")
         if self.sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
@@ -165,10 +168,12 @@ class ExtraSource:
 
     @property
     def identity(self) -> str:
-        return self.commit or self.sha256 or ""
+        return self.commit or self.sha256 or f"{self.url}@{self.ref}"
 
     def describe(self) -> str:
-        return f"{self.name}: {self.url} @ {self.identity[:12]}" + (f" -> {', '.join(self.env)}" if self.env else "")
+        pinned = (f"{self.ref} = {self.commit[:12]}" if self.ref else self.commit[:12]) if self.commit else \
+            (f"{self.ref} (commit not pinned)" if self.ref else f"sha256 {(self.sha256 or '')[:12]}")
+        return f"{self.name}: {self.url} @ {pinned}" + (f" -> {', '.join(self.env)}" if self.env else "")
 
 
 class Recipe:
@@ -229,6 +234,9 @@ class Recipe:
 
     def extra_sources(self, *variants: str) -> Callable[[Hook], Hook]:
         return self._register("extra_sources", variants)
+
+    def ships(self, *variants: str) -> Callable[[Hook], Hook]:
+        return self._register("ships", variants)
 
     def source_for(self, variant: str) -> Source | None:
         """The source of the variant family's builds (None: the PyPI sdist)."""
@@ -300,6 +308,9 @@ class LoadedRecipe:
 
     def drop_requires(self, ctx: RecipeContext) -> tuple[str, ...]:
         return self._strings("drop_requires", ctx)
+
+    def ships(self, ctx: RecipeContext) -> tuple[str, ...]:
+        return self._strings("ships", ctx)
 
     def drop_reasons(self, ctx: RecipeContext) -> dict[str, str]:
         """Pattern -> why the build does not have it; a hook returning a list gives no reasons (`recipe check` asks for them)."""

@@ -107,6 +107,7 @@ class RecipeBook:
             renamed_from=tuple(loaded.recipe.renamed_from),
             kernels=tuple(sorted(kernels.items())),
             links=tuple(sorted(links.items())),
+            ships=call_hook_safely(f"{where} ships", lambda: loaded.ships(ctx)),
             extra_sources=extra,
             pins_read=tuple(sorted((k, v or "") for k, v in ctx.pins_read.items())),
             prebuilt_because=loaded.recipe.prebuilt,

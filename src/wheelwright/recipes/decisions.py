@@ -24,6 +24,7 @@ class RecipeDecisions:
     renamed_from: tuple[str, ...] = ()
     kernels: tuple[tuple[str, tuple[str, ...]], ...] = ()  # module pattern -> archs (empty: every arch)
     links: tuple[tuple[str, tuple[str, ...]], ...] = ()  # module pattern -> soname patterns it must link
+    ships: tuple[str, ...] = ()  # wheel members (fnmatch) that must be there
     extra_sources: tuple[ExtraSource, ...] = ()  # fetched before the build, their paths in the build's env
     pins_read: tuple[tuple[str, str], ...] = ()  # constraint pins the hooks decided with (name, version or "")
     prebuilt_because: str | None = None  # the recipe's reason it is not built from source (Recipe(..., prebuilt=...))

@@ -307,7 +307,7 @@ class Stages:
 
     def _verify(self, spec: NodeSpec, wheel: Path, log: IO[str]) -> tuple[str, ...]:
         """After repair, before anything is published: the libraries the recipe wants linked, and the kernels the variant needs, inside."""
-        require_links(wheel, dict(spec.recipe.links), recipe=spec.recipe.recipe, variant=self.s.variant.label, log=log)
+        require_links(wheel, dict(spec.recipe.links), spec.recipe.ships, recipe=spec.recipe.recipe, variant=self.s.variant.label, log=log)
         declared = dict(spec.recipe.kernels)
         if not self.s.variant.gpu_payload.requires_kernels and not declared:
             return ()

@@ -8,7 +8,9 @@ source, unpacked next to the source tree, and handed to the build through the va
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -28,6 +30,7 @@ def provide_extra_sources(extras: Sequence[ExtraSource], *, cache_dir: Path, wor
                           limits: UnpackLimits | None = None) -> dict[str, str]:
     """Fetch (or take from the cache), verify and unpack each tree under ``work``/extra; the variables that name them."""
     env: dict[str, str] = {}
+    trees: dict[str, Path] = {}
     for extra in extras:
         archive = fetch_extra(extra, cache_dir / "extra", offline=offline)
         tree = unpack_sdist(archive, work / "extra" / extra.name, limits or UnpackLimits())
@@ -35,6 +38,12 @@ def provide_extra_sources(extras: Sequence[ExtraSource], *, cache_dir: Path, wor
             tree = tree / extra.subdir
             if not tree.is_dir():
                 raise SourceError(f"extra source {extra.name}: {extra.subdir!r} is not a directory of {archive.name}")
+        if extra.into:
+            if extra.into not in trees:
+                raise SourceError(f"extra source {extra.name}: merges into {extra.into!r}, which no earlier extra source is")
+            shutil.copytree(tree, trees[extra.into], dirs_exist_ok=True, symlinks=True)
+            tree = trees[extra.into]
+        trees[extra.name] = tree
         log.write(f"# extra source {extra.describe()} verified, at {tree}\n")
         env |= dict.fromkeys(extra.env, str(tree))
     return env
@@ -47,12 +56,12 @@ def fetch_extra(extra: ExtraSource, cache_dir: Path, *, offline: bool = False) -
         dist = SourceDistribution(name=extra.name, version=Version("0"), filename=filename, url=extra.url, sha256=extra.sha256,
                                   requires_python=None, yanked=False)
         return fetch_sdist(dist, cache_dir, offline=offline)
-    assert extra.commit is not None
-    target = cache_dir / extra.commit / f"{extra.name}.tar.gz"
+    pinned = extra.commit or "tag-" + hashlib.sha256(f"{extra.url}@{extra.ref}".encode()).hexdigest()[:24]
+    target = cache_dir / pinned / f"{extra.name}.tar.gz"
     if target.exists():
         return target
     if offline:
-        raise OfflineMiss(f"extra source {extra.name}: commit {extra.commit} of {extra.url} is not in the source cache {cache_dir}")
+        raise OfflineMiss(f"extra source {extra.name}: {extra.commit or extra.ref} of {extra.url} is not in the source cache {cache_dir}")
     cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache_dir) as scratch:
         checkout = Path(scratch) / "checkout"
@@ -63,11 +72,13 @@ def fetch_extra(extra: ExtraSource, cache_dir: Path, *, offline: bool = False) -
 
 
 def _clone_commit(extra: ExtraSource, checkout: Path) -> None:
-    """Exactly the pinned commit (fetched by its id, so a moved branch or tag cannot substitute another), with submodules."""
-    assert extra.commit is not None
+    """Exactly the pinned commit (fetched by its id, so a moved branch or tag cannot substitute another; or by the tag,
+    then checked against the commit when one is pinned), with submodules."""
+    wanted = extra.ref if extra.ref else extra.commit
+    assert wanted is not None
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
     steps: list[list[str]] = [["git", "init", "--quiet", str(checkout)],
-             ["git", "-C", str(checkout), "fetch", "--quiet", "--depth", "1", extra.url, extra.commit],
+             ["git", "-C", str(checkout), "fetch", "--quiet", "--depth", "1", extra.url, wanted],
              ["git", "-C", str(checkout), "checkout", "--quiet", "FETCH_HEAD"],
              ["git", "-C", str(checkout), "submodule", "update", "--quiet", "--init", "--recursive", "--depth", "1"]]
     for step in steps:
@@ -76,5 +87,5 @@ def _clone_commit(extra: ExtraSource, checkout: Path) -> None:
             raise SourceError(f"extra source {extra.name}: git {step[3] if step[1] == '-C' else step[1]} of {extra.url} "
                               f"failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
     head = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    if head != extra.commit:
+    if extra.commit and head != extra.commit:
         raise SourceError(f"extra source {extra.name}: {extra.url} gave commit {head}, not the pinned {extra.commit}")

@@ -54,11 +54,20 @@ def missing_links(wheel: Path, declared: Mapping[str, Sequence[str]]) -> list[st
     return problems
 
 
-def require_links(wheel: Path, declared: Mapping[str, Sequence[str]], *, recipe: str | None, variant: str, log: IO[str]) -> None:
-    """Refuse the wheel (before anything is published) when a declared library is not linked."""
-    if not declared:
+def missing_members(wheel: Path, patterns: Sequence[str]) -> list[str]:
+    """The declared member patterns nothing in the wheel matches."""
+    with zipfile.ZipFile(wheel) as archive:
+        members = archive.namelist()
+    return [f"no member matches {p}" for p in patterns if not any(fnmatch.fnmatchcase(m, p) for m in members)]
+
+
+def require_links(wheel: Path, declared: Mapping[str, Sequence[str]], ships: Sequence[str] = (), *, recipe: str | None, variant: str,
+                  log: IO[str]) -> None:
+    """Refuse the wheel (before anything is published) when a declared library is not linked or a declared file is absent."""
+    if not declared and not ships:
         return
-    missing = missing_links(wheel, declared)
-    log.write("# links: " + ("; ".join(missing) or f"every declared library linked ({len(declared)} module patterns)") + "\n")
+    missing = missing_links(wheel, declared) + missing_members(wheel, ships)
+    log.write("# links and files: " + ("; ".join(missing) or f"every declared library linked and file present "
+                                                               f"({len(declared)} modules, {len(ships)} files)") + "\n")
     if missing:
-        raise BuildError(f"{wheel.name}: lacks libraries {recipe} wants linked on {variant}: {'; '.join(missing)}", log.name)
+        raise BuildError(f"{wheel.name}: lacks what {recipe} declares for {variant}: {'; '.join(missing)}", log.name)

@@ -92,8 +92,12 @@ def verify_wheel(wheel: Path, variant: Variant, declared: Mapping[str, Sequence[
 
 
 def _required(every: tuple[str, ...], subset: Sequence[str]) -> tuple[str, ...]:
-    """The variant's archs, narrowed to a recipe's subset when it declares one."""
-    return tuple(a for a in every if a in subset) if subset else every
+    """The variant's archs, narrowed to a recipe's subset when it declares one. A subset may ask for an arch-specific
+    form of a variant arch ("sm_90a" where the variant lists sm_90: FlashAttention-3's wgmma kernels are traps in plain
+    sm_90 code), and then that form is what the module must carry."""
+    if not subset:
+        return every
+    return tuple(a for a in subset if a in every or a.removeprefix("sm_").rstrip("af") in {e.removeprefix("sm_") for e in every})
 
 
 def _present(module: ModulePayload, kind: PayloadKind) -> tuple[str, ...]:

@@ -241,8 +241,11 @@ def _row_constraints(project: Project, variant: Variant) -> Constraints:
 
 def _check_version(book: RecipeBook, sources: _Sources, where: str, name: str, version: Version, variant: Variant) -> tuple[list[Item], bool]:
     """The items for one pinned version in one row, and whether anything about it was checked."""
-    decisions = book.decisions(name, version, variant, PYTHON)
     label, items, made = variant.label, [], False
+    try:
+        decisions = book.decisions(name, version, variant, PYTHON)
+    except ConfigError as exc:  # the recipe cannot decide this row (a pin it needs, a version it does not know): a finding
+        return [Item(where, "finding", f"{where} cannot decide {name} {version} for {label}: {exc}")], True
     settings = ([(f"sets {key}", key) for key, _ in decisions.env] + [(f"passes config setting {key!r}", key) for key in decisions.config() or {}]
                 + [(f"points {key} at extra source {extra.name}", key) for extra in decisions.extra_sources for key in extra.env])
     if settings:
