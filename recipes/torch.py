@@ -62,16 +62,16 @@ _AOTRITON = "https://github.com/ROCm/aotriton/releases/download/"
 #: cmake/External/aotriton.cmake with __AOTRITON_VER "0.11.2b" (torch 2.10): __AOTRITON_SHA256_LIST per ROCm, the runtime tarball
 #: aotriton-<ver>-manylinux_2_28_x86_64-rocm<R>-shared.tar.gz. 0.11b (torch 2.9.1, rocm-6.4): not read here, so not declared.
 AOTRITON_RUNTIME: dict[tuple[str, str], str] = {
-    ("0.11.2b0", "6.4"): "6b51d8479c85b902334e4f5518f404a8f5d563fd8d4732cb8b621ed4b45c2876",
-    ("0.11.2b0", "7.1"): "fee36beb3ea484ce18155bbafe026c577fd6705e4469e59405b260bd74b8cc10",
+    ("0.11.2b0", "6.4"): "6b51d8479c85b902334e4f5518f404a8f5d563fd8d4732cb8b621ed4b45c2876",  # aotriton.cmake __AOTRITON_SHA256_LIST
+    ("0.11.2b0", "7.1"): "fee36beb3ea484ce18155bbafe026c577fd6705e4469e59405b260bd74b8cc10",  # aotriton.cmake __AOTRITON_SHA256_LIST
 }
 #: The same file's __AOTRITON_IMAGE_LIST / __AOTRITON_IMAGE_SHA256_LIST: the kernel images, one tarball per GPU family.
 AOTRITON_IMAGES: dict[str, dict[str, str]] = {"0.11.2b0": {
-    "amd-gfx90a": "fe9f04b66bf52ac27cd025e1d89cfd04974dd3fb3ae076192f783641a4d80fdf",
-    "amd-gfx942": "0a7bcee19d3bb6d548732248c3234f7b92736c2ab7a7aae65294b87a7fd64c06",
-    "amd-gfx950": "c1ba3bfe84217fd67df3dd1f8b67c80a7f7b33d0ad4d74b41d6567036e032ace",
-    "amd-gfx11xx": "839299637fccb13fbe3e7823d57d1b2dcd0e0bed78abbcb7005ea5f4fd82b928",
-    "amd-gfx120x": "0a4ff324bffdac0c2fde87a8a7f70563d3c84a80ad4e8f31345f2b40a1384e95",
+    "amd-gfx90a": "fe9f04b66bf52ac27cd025e1d89cfd04974dd3fb3ae076192f783641a4d80fdf",  # aotriton.cmake __AOTRITON_IMAGE_SHA256_LIST
+    "amd-gfx942": "0a7bcee19d3bb6d548732248c3234f7b92736c2ab7a7aae65294b87a7fd64c06",  # aotriton.cmake __AOTRITON_IMAGE_SHA256_LIST
+    "amd-gfx950": "c1ba3bfe84217fd67df3dd1f8b67c80a7f7b33d0ad4d74b41d6567036e032ace",  # aotriton.cmake __AOTRITON_IMAGE_SHA256_LIST
+    "amd-gfx11xx": "839299637fccb13fbe3e7823d57d1b2dcd0e0bed78abbcb7005ea5f4fd82b928",  # aotriton.cmake __AOTRITON_IMAGE_SHA256_LIST
+    "amd-gfx120x": "0a4ff324bffdac0c2fde87a8a7f70563d3c84a80ad4e8f31345f2b40a1384e95",  # aotriton.cmake __AOTRITON_IMAGE_SHA256_LIST
 }}
 
 

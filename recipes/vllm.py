@@ -139,22 +139,22 @@ _QUTLASS_0_16 = "830d2c4537c7396e14a02a46fbddd18b5d107c65"  # cmake/external_pro
 
 #: vllm version -> what its CMake clones on CUDA (CMakeLists.txt CUTLASS_REVISION; cmake/external_projects/*.cmake GIT_TAG).
 CUDA_DOWNLOADS: dict[str, tuple[ExtraSource, ...]] = {
-    "0.16.0": (_cutlass("v4.2.1", "f3fde58372d33e9a5650ba7b80fc48b3b49d40c8"),
+    "0.16.0": (_cutlass("v4.2.1", "f3fde58372d33e9a5650ba7b80fc48b3b49d40c8"),  # CMakeLists.txt CUTLASS_REVISION; external_projects/*.cmake GIT_TAG
                _git("vllm-flash-attn", "vllm-project/flash-attention.git", "188be16520ceefdc625fdf71365585d2ee348fe2", "VLLM_FLASH_ATTN_SRC_DIR"),
                _git("flashmla", "vllm-project/FlashMLA", "c2afa9cb93e674d5a9120a170a6da57b89267208", "FLASH_MLA_SRC_DIR"),
                _git("qutlass", "IST-DASLab/qutlass.git", _QUTLASS_0_16, "QUTLASS_SRC_DIR"),
                _triton_kernels("v3.5.0")),
-    "0.18.1": (_cutlass("v4.2.1", "f3fde58372d33e9a5650ba7b80fc48b3b49d40c8"),
+    "0.18.1": (_cutlass("v4.2.1", "f3fde58372d33e9a5650ba7b80fc48b3b49d40c8"),  # CMakeLists.txt CUTLASS_REVISION; external_projects/*.cmake GIT_TAG
                _git("vllm-flash-attn", "vllm-project/flash-attention.git", "1488682bb545f7d020e958a33116b1419d1cfc83", "VLLM_FLASH_ATTN_SRC_DIR"),
                _git("flashmla", "vllm-project/FlashMLA", "692917b1cda61b93ac9ee2d846ec54e75afe87b1", "FLASH_MLA_SRC_DIR"),
                _git("qutlass", "IST-DASLab/qutlass.git", _QUTLASS_0_16, "QUTLASS_SRC_DIR"),
                _triton_kernels("v3.6.0")),
-    "0.19.1": (_cutlass("v4.2.1", "f3fde58372d33e9a5650ba7b80fc48b3b49d40c8"),
+    "0.19.1": (_cutlass("v4.2.1", "f3fde58372d33e9a5650ba7b80fc48b3b49d40c8"),  # CMakeLists.txt CUTLASS_REVISION; external_projects/*.cmake GIT_TAG
                _git("vllm-flash-attn", "vllm-project/flash-attention.git", "29210221863736a08f71a866459e368ad1ac4a95", "VLLM_FLASH_ATTN_SRC_DIR"),
                _git("flashmla", "vllm-project/FlashMLA", "692917b1cda61b93ac9ee2d846ec54e75afe87b1", "FLASH_MLA_SRC_DIR"),
                _git("qutlass", "IST-DASLab/qutlass.git", _QUTLASS_0_16, "QUTLASS_SRC_DIR"),
                _triton_kernels("v3.6.0")),
-    "0.26.0": (_cutlass("v4.4.2", "da5e086dab31d63815acafdac9a9c5893b1c69e2"),
+    "0.26.0": (_cutlass("v4.4.2", "da5e086dab31d63815acafdac9a9c5893b1c69e2"),  # CMakeLists.txt CUTLASS_REVISION; external_projects/*.cmake GIT_TAG
                _git("vllm-flash-attn", "vllm-project/flash-attention.git", "caaa4eb59845388a20b1f435ecaafb4bd9517ad8", "VLLM_FLASH_ATTN_SRC_DIR"),
                _git("flashmla", "vllm-project/FlashMLA", "a8f794d1251cbfd88a5011445dd5582289c727e4", "FLASH_MLA_SRC_DIR"),
                _git("qutlass", "IST-DASLab/qutlass.git", _QUTLASS_0_16, "QUTLASS_SRC_DIR"),
@@ -162,7 +162,7 @@ CUDA_DOWNLOADS: dict[str, tuple[ExtraSource, ...]] = {
                _git("fmha-sm100", "vllm-project/MSA.git", "2e63ec37a0fc29bc20f39cd1a52e0f5affc33a73", "FMHA_SM100_SRC_DIR"),
                _git("tml-fa4", "vllm-project/tml-fa4.git", "b206834606ed5b5f21f8eed6b0683f528ea9cf7d", "TML_FA4_SRC_DIR"),
                _triton_kernels("v3.5.1")),
-    "0.28.0": (_cutlass("v4.4.2", "da5e086dab31d63815acafdac9a9c5893b1c69e2"),
+    "0.28.0": (_cutlass("v4.4.2", "da5e086dab31d63815acafdac9a9c5893b1c69e2"),  # CMakeLists.txt CUTLASS_REVISION; external_projects/*.cmake GIT_TAG
                _git("vllm-flash-attn", "vllm-project/flash-attention.git", "f3e1a4f74c99145c0717709860bf765de1703779", "VLLM_FLASH_ATTN_SRC_DIR"),
                _git("flashmla", "vllm-project/FlashMLA", "a8f794d1251cbfd88a5011445dd5582289c727e4", "FLASH_MLA_SRC_DIR"),
                _git("qutlass", "IST-DASLab/qutlass.git", "e74319e3405ce6d71965732880f5dc1f52371f64", "QUTLASS_SRC_DIR"),
@@ -175,9 +175,11 @@ CUDA_DOWNLOADS: dict[str, tuple[ExtraSource, ...]] = {
 
 #: On ROCm the CMake clones triton alone (0.28: ROCm/triton, "Pinned from release/internal/3.6.x").
 ROCM_DOWNLOADS: dict[str, tuple[ExtraSource, ...]] = {
-    "0.16.0": (_triton_kernels("v3.5.0"),), "0.18.1": (_triton_kernels("v3.6.0"),), "0.19.1": (_triton_kernels("v3.6.0"),),
-    "0.26.0": (_triton_kernels("v3.5.1"),),
-    "0.28.0": (_triton_kernels("", "ROCm/triton.git", "0f380657dbf3ee86eb57558ff71df24f03b5d4e7"),),
+    "0.16.0": (_triton_kernels("v3.5.0"),),  # triton_kernels.cmake: DEFAULT_TRITON_KERNELS_TAG
+    "0.18.1": (_triton_kernels("v3.6.0"),),  # triton_kernels.cmake: DEFAULT_TRITON_KERNELS_TAG
+    "0.19.1": (_triton_kernels("v3.6.0"),),  # triton_kernels.cmake: DEFAULT_TRITON_KERNELS_TAG
+    "0.26.0": (_triton_kernels("v3.5.1"),),  # triton_kernels.cmake: DEFAULT_TRITON_KERNELS_TAG
+    "0.28.0": (_triton_kernels("", "ROCm/triton.git", "0f380657dbf3ee86eb57558ff71df24f03b5d4e7"),),  # triton_kernels.cmake, rocm branch
 }
 
 #: On x86_64 CPUs, cmake/cpu_extension.cmake clones oneDNN (FETCHCONTENT_SOURCE_DIR_ONEDNN, read from $ENV, skips it).

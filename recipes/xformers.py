@@ -52,7 +52,7 @@ def env_cuda(ctx: RecipeContext) -> dict[str, str]:
     return {
         "FORCE_CUDA": "1",  # setup.py get_extensions(): os.getenv("FORCE_CUDA", "0") == "1" selects CUDAExtension without a GPU
         # setup.py: FA3 arch flags come from this list as written ("9.0a" needed); torch/utils/cpp_extension.py: -gencode per arch
-        "TORCH_CUDA_ARCH_LIST": cuda_arch_list(tuple("sm_90a" if a == "sm_90" and _has_fa3(ctx) else a for a in ctx.variant.archs)),
+        "TORCH_CUDA_ARCH_LIST": cuda_arch_list(tuple("sm_90a" if a == "sm_90" and _has_fa3(ctx) else a for a in ctx.variant.archs)),  # wheels_build.yml
         "MAX_JOBS": str(ctx.jobs),  # torch/utils/cpp_extension.py: MAX_JOBS caps the ninja jobs of BuildExtension
         "XFORMERS_BUILD_TYPE": "Release",  # setup.py get_extra_nvcc_flags_for_build_type(); release wheels report build.env.XFORMERS_BUILD_TYPE: Release
     }

@@ -16,6 +16,7 @@ from packaging.version import Version
 from wheelwright.cli import main
 from wheelwright.errors import ConfigError
 from wheelwright.recipes import GitSource, RecipeContext, UrlSource, call_hook_safely, load_recipe
+from wheelwright.config.constraints import load_constraints
 from wheelwright.config.variants import Variant, every_variant, load_variants, select_variant
 
 RECIPES = REPO / "recipes"
@@ -27,12 +28,19 @@ VARIANTS = every_variant(SPECS)  # every family, every accelerator version
 JOBS = 7
 
 
-def ctx(name: str, variant: Variant, version: str = "1.2.3", source_dir: Path | None = None) -> RecipeContext:
-    return RecipeContext(name=name, version=Version(version), variant=variant, python_version="3.11",
-                         source_dir=source_dir, jobs=JOBS)
+def pins(variant: Variant) -> dict[str, str]:
+    """What RecipeContext.pin() reads in a run: the row's exact constraint pins."""
+    return load_constraints([REPO / "constraints" / c for c in variant.constraints]).exact_pins()
 
 
-def env(name: str, variant: Variant, version: str = "1.2.3") -> dict[str, str]:
+def ctx(name: str, variant: Variant, version: str | None = None, source_dir: Path | None = None) -> RecipeContext:
+    """A hook's context for the version the row pins (1.2.3 where it pins none)."""
+    pinned = pins(variant)
+    return RecipeContext(name=name, version=Version(version or pinned.get(name, "1.2.3")), variant=variant, python_version="3.11",
+                         source_dir=source_dir, jobs=JOBS, pins=pinned)
+
+
+def env(name: str, variant: Variant, version: str | None = None) -> dict[str, str]:
     return dict(load_recipe(RECIPES, name).env(ctx(name, variant, version)))
 
 
@@ -112,34 +120,63 @@ def test_the_recipes_command_lists_the_stack(capsys):
 @pytest.mark.parametrize("variant", variants_of("rocm"), ids=lambda v: v.label)
 def test_torch_rocm_builds_hip_for_the_variants_gfx_targets(variant):
     settings = env("torch", variant, "2.10.0")
-    assert settings["USE_ROCM"] == "1" and settings["USE_CUDA"] == "0"
+    assert settings["USE_ROCM"] == "1" and settings["USE_CUDA"] == "0" and settings["USE_MIOPEN"] == "1"
     assert settings["PYTORCH_ROCM_ARCH"] == ";".join(variant.archs)
     assert settings["USE_FLASH_ATTENTION"] == settings["USE_MEM_EFF_ATTENTION"] == "1"
-    assert settings["AOTRITON_INSTALLED_PREFIX"]  # AOTriton comes from a prefix, never downloaded mid-build
+    assert "AOTRITON_INSTALLED_PREFIX" not in settings  # it comes with the aotriton extra source, never a builder's /opt/aotriton
     assert settings["USE_XPU"] == "0" and settings["BUILD_TEST"] == "0" and settings["MAX_JOBS"] == str(JOBS)
     assert (settings["PYTORCH_BUILD_VERSION"], settings["PYTORCH_BUILD_NUMBER"]) == ("2.10.0", "1")
     assert kernels("torch", variant) == ("torch/lib/libtorch_hip.so",)
+    links = load_recipe(RECIPES, "torch").links(ctx("torch", variant))
+    assert {"libMIOpen.so*", "libhipblaslt.so*", "libaotriton_v2.so*"} <= set(links["torch/lib/libtorch_hip.so"])
 
 
-def test_torch_aotriton_prefix_follows_the_variant():
-    variant = select_variant(SPECS, "rocm")
-    moved = dataclasses.replace(variant, env={**variant.env, "AOTRITON_INSTALLED_PREFIX": "/srv/aotriton"})
-    assert env("torch", moved)["AOTRITON_INSTALLED_PREFIX"] == "/srv/aotriton"
+def test_torch_rocm_takes_aotriton_from_its_pinned_release_tarballs():
+    variant = select_variant(SPECS, "rocm", "7.1")
+    extras = load_recipe(RECIPES, "torch").extra_sources(ctx("torch", variant))
+    runtime, *images = extras
+    assert runtime.url.endswith("/0.11.2b/aotriton-0.11.2b-manylinux_2_28_x86_64-rocm7.1-shared.tar.gz") and runtime.sha256
+    assert runtime.env == ("AOTRITON_INSTALLED_PREFIX",)
+    assert {e.name for e in images} == {"aotriton-amd-gfx90a", "aotriton-amd-gfx942", "aotriton-amd-gfx950", "aotriton-amd-gfx11xx",
+                                        "aotriton-amd-gfx120x"}
+    assert all(e.into == "aotriton" and e.sha256 for e in images)
+    with pytest.raises(ConfigError, match="no sha256 for the AOTriton 0.11b0 runtime tarball for ROCm 6.4"):  # not read here: refused
+        load_recipe(RECIPES, "torch").extra_sources(ctx("torch", select_variant(SPECS, "rocm", "6.4")))
 
 
 @pytest.mark.parametrize("variant", variants_of("cuda"), ids=lambda v: v.label)
 def test_torch_cuda_turns_the_sm_archs_into_torch_cuda_arch_list(variant):
-    settings = env("torch", variant, "2.11.0")
+    settings = env("torch", variant)
     assert settings["TORCH_CUDA_ARCH_LIST"] == torch_arch_list(variant)
-    assert settings["USE_CUDA"] == settings["USE_CUDNN"] == settings["USE_NCCL"] == "1"
+    assert settings["USE_CUDA"] == settings["USE_CUDNN"] == settings["USE_NCCL"] == settings["USE_CUSPARSELT"] == "1"
+    assert settings["USE_CUFILE"] == settings["USE_NVSHMEM"] == "1" and settings["USE_CUDSS"] == "0"
     assert settings["USE_ROCM"] == "0" and settings["USE_XPU"] == "0"
     assert kernels("torch", variant) == ("torch/lib/libtorch_cuda.so",)
+
+
+def test_torch_requires_triton_and_its_cuda_wheels_from_the_constraints_in_one_list():
+    cuda12 = ctx("torch", select_variant(SPECS, "cuda", "12.9"))
+    loaded = load_recipe(RECIPES, "torch")
+    requires = loaded.requires(cuda12)
+    assert requires[0] == 'triton==3.5.1; platform_system == "Linux" and platform_machine == "x86_64"'  # torch 2.9.1's METADATA
+    assert 'nvidia-cudnn-cu12==9.10.2.21; platform_system == "Linux" and platform_machine == "x86_64"' in requires
+    assert len(requires) == 16 and loaded.build_requires(cuda12) == requires[1:]  # it links what it requires
+    assert dict(loaded.env(cuda12))["PYTORCH_EXTRA_INSTALL_REQUIREMENTS"] == " | ".join(requires)
+    assert "nvidia-cudnn-cu12" in cuda12.pins_read  # read pins enter the node's cache key
+    cuda13 = loaded.requires(ctx("torch", select_variant(SPECS, "cuda", "13.0")))
+    assert cuda13[:2] == ('triton==3.6.0; platform_system == "Linux"',
+                          'cuda-toolkit[cublas,cudart,cufft,cufile,cupti,curand,cusolver,cusparse,nvjitlink,nvrtc,nvtx]==13.0.2; platform_system == "Linux"')
+    assert loaded.requires(ctx("torch", select_variant(SPECS, "rocm", "7.1"))) == ('triton==3.6.0; platform_system == "Linux"',)
+    assert loaded.drop_reasons(cuda12) == {}  # nothing upstream requires is dropped on CUDA any more
+    unpinned = dataclasses.replace(cuda12, pins={k: v for k, v in cuda12.pins.items() if k != "nvidia-nccl-cu12"})
+    with pytest.raises(ConfigError, match="needs a == pin of nvidia-nccl-cu12 in the cuda-12.9 constraints"):
+        loaded.requires(unpinned)
 
 
 def test_torch_cuda_arch_list_spelling():
     assert env("torch", select_variant(SPECS, "cuda", "13.0"))["TORCH_CUDA_ARCH_LIST"] == "7.5;8.0;8.6;8.9;9.0;10.0;11.0;12.0"
     assert env("torch", select_variant(SPECS, "cuda", "12.9"))["TORCH_CUDA_ARCH_LIST"] == "7.0;7.5;8.0;8.9;9.0;10.0;12.0"
-    hopper = dataclasses.replace(select_variant(SPECS, "cuda"), archs=("sm_90a", "sm_100"))
+    hopper = dataclasses.replace(select_variant(SPECS, "cuda", "13.0"), archs=("sm_90a", "sm_100"))
     assert env("torch", hopper)["TORCH_CUDA_ARCH_LIST"] == "9.0a;10.0"
 
 
@@ -230,7 +267,7 @@ def test_vllm_gpu_archs_and_kernels():
         assert {"vllm/_C*.abi3.so", "vllm/vllm_flash_attn/_vllm_fa3_C*.so"} <= set(kernels("vllm", variant))  # as PyPI's wheels name them
     for variant in variants_of("rocm"):
         assert env("vllm", variant)["PYTORCH_ROCM_ARCH"] == ";".join(variant.archs)
-        assert {"vllm/_C.abi3.so", "vllm/_rocm_C.abi3.so"} <= set(kernels("vllm", variant))
+        assert {"vllm/_C*.abi3.so", "vllm/_rocm_C.abi3.so"} <= set(kernels("vllm", variant))
     for family in ("cpu", "tpu", "gaudi", "spyre"):
         assert kernels("vllm", select_variant(SPECS, family)) == ()
 
@@ -244,22 +281,26 @@ def test_xformers_declares_its_kernels_for_cuda_and_rocm_only():
         assert ("xformers/_C.so" in declared) == (variant.name in ("cuda", "rocm")), variant.label
     cuda = load_recipe(RECIPES, "xformers").kernels(ctx("xformers", select_variant(SPECS, "cuda")))
     assert cuda == {"xformers/_C.so": ()}  # 0.0.35's setup.py builds one extension; FlashAttention-3 is no longer one of its own
+    older = load_recipe(RECIPES, "xformers").kernels(ctx("xformers", select_variant(SPECS, "cuda", "12.9")))  # 0.0.33.post2
+    assert older == {"xformers/_C.so": (), "xformers/flash_attn_3/_C.so": ("sm_80", "sm_90a")}  # wgmma needs sm_90a code
     assert load_recipe(RECIPES, "xformers").build_requires(ctx("xformers", select_variant(SPECS, "cuda"))) == ("wheel",)
 
 
 def test_flash_attn_and_aiter_declare_the_arch_subsets_they_really_build():
     fa = load_recipe(RECIPES, "flash-attn").kernels(ctx("flash-attn", select_variant(SPECS, "cuda", "12.9")))
     assert fa == {"flash_attn_2_cuda*.so": ("sm_80", "sm_89", "sm_90", "sm_100", "sm_120")}  # no sm_70/sm_75 kernels exist
-    aiter = load_recipe(RECIPES, "amd-aiter").kernels(ctx("amd-aiter", select_variant(SPECS, "rocm")))
-    assert aiter == {"*": ("gfx942", "gfx950")}
+    aiter = load_recipe(RECIPES, "amd-aiter")
+    assert aiter.kernels(ctx("amd-aiter", select_variant(SPECS, "rocm"))) == {"aiter/jit/*.so": ("gfx942", "gfx950")}
+    assert aiter.build_requires(ctx("amd-aiter", select_variant(SPECS, "rocm"))) == ("torch",)  # else PREBUILD_KERNELS is skipped
 
 
 @pytest.mark.parametrize("variant", variants_of("rocm"), ids=lambda v: v.label)
 def test_xformers_rocm_cannot_silently_skip_hip(variant):
     """The article's failure: no GPU on the builder and no HIP_ARCHITECTURES -> no HIP kernels, no error."""
     settings = env("xformers", variant)
-    assert settings["HIP_ARCHITECTURES"].split() == list(variant.archs)
-    assert settings["PYTORCH_ROCM_ARCH"] == ";".join(variant.archs)
+    assert settings["HIP_ARCHITECTURES"].split() == ["gfx90a", "gfx942"]  # what upstream builds ROCm wheels for
+    assert settings["PYTORCH_ROCM_ARCH"] == "gfx90a;gfx942"
+    assert isinstance(load_recipe(RECIPES, "xformers").recipe.source_for("rocm"), GitSource)  # the sdist lacks composable_kernel_tiled
     assert settings["XFORMERS_CK_FLASH_ATTN"] == "1"
     assert settings["FORCE_CUDA"] == "0"  # FORCE_CUDA=1 would send a ROCm torch down the nvcc branch
 
@@ -267,7 +308,8 @@ def test_xformers_rocm_cannot_silently_skip_hip(variant):
 @pytest.mark.parametrize("variant", variants_of("cuda"), ids=lambda v: v.label)
 def test_xformers_cuda_forces_the_cuda_build(variant):
     settings = env("xformers", variant)
-    assert settings["FORCE_CUDA"] == "1" and settings["TORCH_CUDA_ARCH_LIST"] == torch_arch_list(variant)
+    fa3 = variant.version == "12.9"  # 0.0.33.post2 builds FlashAttention-3: 9.0a, not 9.0
+    assert settings["FORCE_CUDA"] == "1" and settings["TORCH_CUDA_ARCH_LIST"] == torch_arch_list(variant).replace("9.0", "9.0a" if fa3 else "9.0")
     assert settings["MAX_JOBS"] == str(JOBS)
 
 
