@@ -55,6 +55,12 @@ class Workspace:
         captured = capsys.readouterr()
         return Run(code, captured.out, captured.err)
 
+    def plan(self, capsys, *args: str, variant: str = "cpu") -> Run:
+        argv = ["--project", str(self.root), "plan", "--variant", variant, "--cache-dir", str(self.cache)]
+        code = main([*argv, *(["--index-url", self.index_url] if self.index_url else []), *args])
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
     def report(self) -> dict:
         return json.loads((self.output / "report.json").read_text())
 

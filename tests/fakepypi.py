@@ -64,7 +64,9 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     info = f"{dist}-{version}.dist-info"
     metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
     metadata += "".join(f"Requires-Dist: {r}\n" for r in CFG.get("requires_dist", []))
+    embedded = {f"{dist}/embedded/{var}.txt": pathlib.Path(os.environ[var], rel).read_text() for var, rel in CFG.get("embed", {}).items()}
     files = {
+        **embedded,
         f"{dist}/__init__.py": pathlib.Path("payload.txt").read_text(),
         f"{info}/METADATA": metadata,
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: fake\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
@@ -97,11 +99,12 @@ class FakeProject:
     sleep: float = 0.0
     prepare_metadata: bool = False
     fetch: str = ""
+    embed: dict[str, str] = field(default_factory=dict)  # env var -> a file under the directory it names, copied into the wheel
 
     def sdist(self) -> tuple[str, bytes]:
         dist = self.name.replace("-", "_")
         root = f"{dist}-{self.version}"
-        config = {k: getattr(self, k) for k in ("name", "version", "dynamic", "requires_dist", "imports", "fail", "print_env", "sleep", "prepare_metadata", "fetch")}
+        config = {k: getattr(self, k) for k in ("name", "version", "dynamic", "requires_dist", "imports", "fail", "print_env", "sleep", "prepare_metadata", "fetch", "embed")}
         pyproject = (
             "[build-system]\n"
             f"requires = {json.dumps(self.build_requires)}\n"

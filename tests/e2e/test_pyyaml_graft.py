@@ -35,6 +35,8 @@ def test_pyyaml_grafts_libyaml_and_says_so(tmp_path):
     grafted = [c for c in json.loads(published)["components"]
                if {"name": "wheelwright:role", "value": "grafted-library"} in c.get("properties", [])]
     assert [c["name"] for c in grafted] == ["libyaml-0.so.2"] and grafted[0]["hashes"][0]["content"]
+    log = (output / "logs" / f"pyyaml-{wheel.name.split('-')[1]}.log").read_text()
+    assert "# links and files: every declared library linked" in log  # the recipe's `links`: yaml/_yaml*.so -> libyaml-0.so*
     python = isolated_install(tmp_path, output / "simple", "pyyaml")
     out = subprocess.run([str(python), "-c", "import yaml; print(yaml.__with_libyaml__, yaml.load('a: 1', Loader=yaml.CLoader))"],
                          capture_output=True, text=True)
@@ -52,4 +54,18 @@ def test_a_library_the_variant_never_grafts_must_come_with_a_requirement_or_the_
     assert run.returncode != 0
     assert "needs libraries that installing it does not bring on cpu: libyaml-0.so.2 (no wheel of its build environment has it, " \
            "and the variant's system_runtime does not list it)" in run.stderr, run.stderr[-3000:]
+    assert not list((output / "simple").glob("pyyaml/*.whl"))
+
+
+def test_a_library_the_recipe_wants_linked_but_the_build_left_out_fails_the_build(tmp_path):
+    """What torch's CMake does with a cuDNN it cannot find (turns it off, warns, builds on), on a real extension: the
+    recipe declares a library the built module does not link, and the wheel is refused naming it, before publishing."""
+    project = copy_project(tmp_path / "project")
+    recipe = project / "recipes" / "pyyaml.py"
+    recipe.write_text(recipe.read_text().replace('["libyaml-0.so*"]', '["libyaml-0.so*", "libwebp.so*"]'))
+    output = tmp_path / "out"
+    run = wheelwright(project, "pyyaml", output=output)
+    assert run.returncode != 0
+    assert "lacks what recipes/pyyaml.py declares for cpu: yaml/_yaml.cpython-" in run.stderr, run.stderr[-3000:]
+    assert "does not link libwebp.so* (it links " in run.stderr and "libyaml-0.so.2" in run.stderr
     assert not list((output / "simple").glob("pyyaml/*.whl"))

@@ -97,6 +97,14 @@ def test_verify_honours_declared_arch_subsets_and_sass_compatibility(tmp_path):
     missing = {c.module: c.missing for c in strict.checks}
     assert missing["pkg/_main.so"] == ("sm_70", "sm_75", "sm_100", "sm_120")  # the undeclared _fa3.so is held to all archs too
     assert missing["pkg/_fa3.so"] == ("sm_70", "sm_75", "sm_100", "sm_120")
+    # FlashAttention-3 declared as sm_90a: plain sm_90 SASS (where its wgmma kernels are traps) is not enough
+    hopper = verify_wheel(wheel, cuda, {"pkg/_main.so": ["sm_80"], "pkg/_fa3.so": ["sm_80", "sm_90a"]})
+    assert {c.module: c.missing for c in hopper.checks}["pkg/_fa3.so"] == ("sm_90a",) and not hopper.ok
+    subprocess.run(["nvcc", "-shared", "-Xcompiler", "-fPIC", "-gencode=arch=compute_80,code=sm_80", "-gencode=arch=compute_90a,code=sm_90a",
+                    str(tmp_path / "k.cu"), "-o", str(so)], check=True)
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.write(so, "pkg/_fa3.so")
+    assert verify_wheel(wheel, cuda, {"pkg/_fa3.so": ["sm_80", "sm_90a"]}).ok
 
 
 def test_archs_narrows_one_run_and_verify_holds_it_to_the_narrowed_list(workspace, fake_pypi, capsys):
