@@ -20,11 +20,18 @@ def test_plan_rocm_vllm_shows_the_rocm_71_stack(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     plan = json.loads((project / "build" / "rocm-7.1" / "build-plan.json").read_text())
     packages = {p["name"]: p for p in plan["packages"]}
-    expected = {"torch": "2.10.0", "triton": "3.6.0", "aotriton": "0.11.2b0", "amd-aiter": "0.1.10.post2"}
+    expected = {"torch": "2.10.0", "triton": "3.6.0", "amd-aiter": "0.1.10.post2"}
     assert {name: packages[name]["version"] for name in expected} == expected
     assert packages["torch"]["source"].startswith("git https://github.com/pytorch/pytorch tag v2.10.0")
-    assert packages["aotriton"]["source"].startswith("git https://github.com/ROCm/aotriton tag 0.11.2b")
+    assert "aotriton" not in packages  # recipes/aotriton.py: not built from source; torch takes its pinned release tarballs
+    assert packages["torch"]["extra_sources"][0].startswith(
+        "aotriton: https://github.com/ROCm/aotriton/releases/download/0.11.2b/aotriton-0.11.2b-manylinux_2_28_x86_64-rocm7.1-shared.tar.gz "
+        "@ sha256 fee36beb3ea4 -> AOTRITON_INSTALLED_PREFIX")
+    assert packages["torch"]["links"] == ["torch/lib/libtorch_hip.so -> libamdhip64.so*, libMIOpen.so*, libhipblaslt.so*, libaotriton_v2.so*"]
+    assert packages["torch"]["requires"].count("triton==3.6.0") == 1  # upstream's requirement and the recipe's: one line
     assert packages["amd-aiter"]["source"].startswith("git https://github.com/ROCm/aiter tag v0.1.10.post2")
+    assert "torch==2.10.0 (build-system)" in packages["amd-aiter"]["build_requires"]  # else PREBUILD_KERNELS is skipped silently
+    assert packages["vllm"]["extra_sources"] == ["triton: https://github.com/triton-lang/triton.git @ v3.6.0 (commit not pinned) -> TRITON_KERNELS_SRC_DIR"]
     torch_env = packages["torch"]["env"]
     assert torch_env["USE_ROCM"] == "1" and torch_env["PYTORCH_ROCM_ARCH"].startswith("gfx90a;gfx942")
     assert packages["triton"]["env"]["TRITON_OFFLINE_BUILD"] == "1"
@@ -32,6 +39,6 @@ def test_plan_rocm_vllm_shows_the_rocm_71_stack(tmp_path):
     assert "0.17.0" <= packages["vllm"]["version"] < "0.19.0"
     assert any("source not fetched" in note for note in packages["torch"]["unchecked"])
     order = [p["name"] for p in plan["packages"]]
-    assert order.index("torch") < order.index("vllm") and order.index("aotriton") < order.index("torch")
+    assert order.index("torch") < order.index("vllm") and order.index("torch") < order.index("amd-aiter")
     assert plan["toolchain_needed"] is True and plan["builder_image"] == "docker.io/rocm/dev-ubuntu-22.04:7.1-complete"
     assert "hipcc" in run.stdout and "NOT CHECKED" in run.stdout

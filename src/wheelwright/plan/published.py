@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -278,9 +279,11 @@ class RecipeAwareSource:
             kept = tuple(r for r in published.requires_dist
                          if not any(fnmatch.fnmatch(_requirement_name(r), p) for p in decisions.dropped_requires))
             published = replace(published, requires_dist=kept, origin=f"{published.origin} - dropped by {where}")
-        if not decisions.added_requires:  # build_requires are build edges, planned per node, never runtime ones
+        present = {_normalized(r) for r in published.requires_dist}
+        added = tuple(r for r in decisions.added_requires if _normalized(r) not in present)  # as the wheel's rewrite: no line twice
+        if not added:  # build_requires are build edges, planned per node, never runtime ones
             return published
-        return replace(published, requires_dist=published.requires_dist + decisions.added_requires, origin=f"{published.origin} + {where}")
+        return replace(published, requires_dist=published.requires_dist + added, origin=f"{published.origin} + {where}")
 
     def why_unavailable(self, name: str) -> str:
         source = self.recipe(name).recipe.source_for(self.variant.name)
@@ -290,3 +293,10 @@ class RecipeAwareSource:
             where = getattr(self.prebuilt_index, "url", "no prebuilt_index declared")
             return f"taken prebuilt from {where}: {self.unreachable.get(name, 'no wheel there fits this interpreter and the constraints')}"
         return self.base.why_unavailable(name)
+
+
+def _normalized(requirement: str) -> str:
+    try:
+        return str(Requirement(requirement))
+    except InvalidRequirement:
+        return requirement
