@@ -101,8 +101,8 @@ def env(ctx: RecipeContext) -> dict[str, str]:
 
 
 def _marker(ctx: RecipeContext) -> str:
-    # torch 2.9.1's METADATA: ...; platform_system == "Linux" and platform_machine == "x86_64"; 2.10 and 2.11: platform_system == "Linux"
-    return 'platform_system == "Linux"' + (' and platform_machine == "x86_64"' if ctx.version < Version("2.10") else "")
+    # torch 2.9.1's and 2.10.0's METADATA: ...; platform_system == "Linux" and platform_machine == "x86_64"; 2.11.0's: platform_system == "Linux"
+    return 'platform_system == "Linux"' + (' and platform_machine == "x86_64"' if ctx.version < Version("2.11") else "")
 
 
 def _triton(ctx: RecipeContext) -> list[str]:
