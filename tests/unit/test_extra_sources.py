@@ -66,6 +66,15 @@ def test_an_extra_source_reaches_the_jailed_build_at_its_pinned_commit(workspace
     graph = json.loads((workspace.output / "graph.json").read_text())
     node = next(n for n in graph["nodes"] if n["name"] == "withextra")
     assert node["recipe"]["extra_sources"][0]["commit"] == commit  # the graph records what the build used
+    published = (workspace.output / "sbom" / f"{wheel.name}.cdx.json").read_text()
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(published) is None
+    sbom = json.loads(published)
+    ancestors = sbom["metadata"]["component"]["pedigree"]["ancestors"]
+    extra = next(a for a in ancestors if {"name": "wheelwright:role", "value": "extra-source"} in a["properties"])
+    assert extra["name"] == "third" and extra["version"] == commit and commit in extra["purl"]  # traceable to the exact tree
     assert workspace.build(capsys, "withextra").code == 0 and workspace.statuses()["withextra==1.0"] == "cached"
 
 
@@ -82,9 +91,13 @@ def test_a_commit_the_remote_does_not_have_is_refused_before_the_build(workspace
 def test_a_tag_is_checked_against_the_commit_pinned_beside_it(tmp_path):
     commit = _git_tree(tmp_path / "third", {"a.txt": "a\n"})
     url = (tmp_path / "third").as_uri()
-    assert fetch_extra(ExtraSource(name="third", url=url, ref="v1.0", commit=commit), tmp_path / "cache").is_file()
+    archive, identity = fetch_extra(ExtraSource(name="third", url=url, ref="v1.0", commit=commit), tmp_path / "cache")
+    assert archive.is_file() and identity == commit
     with pytest.raises(SourceError, match=f"gave commit {commit}, not the pinned {'2' * 40}"):
         fetch_extra(ExtraSource(name="moved", url=url, ref="v1.0", commit="2" * 40), tmp_path / "cache")
+    unpinned = ExtraSource(name="tagged", url=url, ref="v1.0")  # a tag alone: recorded as the commit it resolved to
+    assert fetch_extra(unpinned, tmp_path / "cache")[1] == commit
+    assert fetch_extra(unpinned, tmp_path / "cache", offline=True)[1] == commit  # and taken from the cache offline
 
 
 def test_archives_are_verified_cached_and_merged(tmp_path):
@@ -95,12 +108,13 @@ def test_archives_are_verified_cached_and_merged(tmp_path):
     extras = [ExtraSource(name="aotriton", url=runtime.as_uri(), sha256=runtime_sha, env=("AOTRITON_INSTALLED_PREFIX",)),
               ExtraSource(name="aotriton-gfx942", url=images.as_uri(), sha256=images_sha, into="aotriton")]
     log = io.StringIO()
-    env = provide_extra_sources(extras, cache_dir=tmp_path / "cache", work=tmp_path / "work", log=log)
+    provided = provide_extra_sources(extras, cache_dir=tmp_path / "cache", work=tmp_path / "work", log=log)
     prefix = tmp_path / "work" / "extra" / "aotriton" / "aotriton"
-    assert env == {"AOTRITON_INSTALLED_PREFIX": str(prefix)}
+    assert provided.env == {"AOTRITON_INSTALLED_PREFIX": str(prefix)}
+    assert [(f.name, f.sha256) for f in provided.facts] == [("aotriton", runtime_sha), ("aotriton-gfx942", images_sha)]
     assert (prefix / "lib" / "libaotriton_v2.so").is_file() and (prefix / "lib" / "aotriton.images" / "amd-gfx942" / "__signature__").is_file()
     runtime.unlink()  # offline, from the cache alone
-    assert provide_extra_sources(extras, cache_dir=tmp_path / "cache", work=tmp_path / "again", log=log, offline=True) \
+    assert provide_extra_sources(extras, cache_dir=tmp_path / "cache", work=tmp_path / "again", log=log, offline=True).env \
         == {"AOTRITON_INSTALLED_PREFIX": str(tmp_path / "again" / "extra" / "aotriton" / "aotriton")}
     tampered = tmp_path / "tampered.tar.gz"
     _archive(tampered, "x", {"evil": "1\n"})

@@ -40,7 +40,7 @@ from wheelwright.sandbox.buildenv import (BuildEnvironment, EnvironmentFactory, 
 from wheelwright.sandbox.isolation import Isolation, NetworkPolicy
 from wheelwright.stages.backend import Backend
 from wheelwright.stages.crates import VendoredCrates, vendor_crates
-from wheelwright.stages.extrasources import provide_extra_sources
+from wheelwright.stages.extrasources import ProvidedSources, provide_extra_sources
 from wheelwright.stages.linkage import require_links
 from wheelwright.stages.localindex import LocalIndex
 from wheelwright.stages.repair import Repairer
@@ -103,7 +103,7 @@ class Prepared:
     patches: tuple[Patch, ...]
     crates: VendoredCrates | None
     build_system: BuildSystem
-    extra_env: Mapping[str, str] = field(default_factory=dict)  # the recipe's extra sources, where the build finds them
+    extra: ProvidedSources = ProvidedSources({}, ())  # the recipe's extra sources: where the build finds them, what they were
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ class Stages:
         shutil.rmtree(work, ignore_errors=True)
         tree = unpack_sdist(archive, work / "src", self.s.unpack_limits)
         apply_patches(patches, tree, log)
-        extra_env = provide_extra_sources(spec.recipe.extra_sources, cache_dir=self.s.cache_dir, work=work, log=log, offline=self.s.offline,
+        extra = provide_extra_sources(spec.recipe.extra_sources, cache_dir=self.s.cache_dir, work=work, log=log, offline=self.s.offline,
                                           limits=self.s.unpack_limits)
         declared = read_build_system(tree, spec.id)  # how it builds, not any Cargo.toml in it, says whether cargo runs
         crates = vendor_crates(tree, self.s.cache_dir / "crates", work, log, requires=declared.requires, backend=declared.backend,
@@ -207,7 +207,7 @@ class Stages:
         if spec.build_system is not None and (build_system.requires, build_system.backend) != (spec.build_system, spec.backend):
             raise BuildError(f"{spec.id}: the prepared tree's [build-system] ({list(build_system.requires)}, {build_system.backend}) is not the "
                              f"plan's ({list(spec.build_system)}, {spec.backend}); a patch or recipe prepare changed it after planning", log.name)
-        return Prepared(tree, identity, patches, crates, build_system, extra_env)
+        return Prepared(tree, identity, patches, crates, build_system, extra)
 
     def prepare_ahead(self, spec: NodeSpec) -> Prepared:
         """The prepare stage as a task of its own: it needs no build slot, so sources unpack while others build."""
@@ -335,7 +335,7 @@ class Stages:
                            project_root=self.s.project.root, build_wheels=[(w.path, w.sha256) for w in sorted(every, key=lambda w: w.path)],
                            toolchain=toolchain, constraints=constraints,
                            repaired=repaired, runtime=components, former_names=spec.former_names, source_date_epoch=self.s.source_date_epoch,
-                           gpu_payload=payload, crates=prepared.crates.crates if prepared.crates else ())
+                           gpu_payload=payload, crates=prepared.crates.crates if prepared.crates else (), extra_sources=prepared.extra.facts)
             final, facts, published_sbom = finalize_wheel(facts, repaired.wheel, work / "final" / repaired.wheel.name)
             name, differs = self.local.free_name(final.name, facts.wheel_sha256)
             if name == final.name:
@@ -389,7 +389,7 @@ class Stages:
         crates = prepared.crates.env() if prepared.crates else {}
         declared = self.book.get(spec.name).recipe.source_for(self.s.variant.name) if spec.source.kind == "git" else None
         tag = declared.build_variables(spec.name, spec.version, prepared.identity) if isinstance(declared, GitSource) else {}
-        chosen = {**self.s.toolchain_env, **self.s.variant.env, **tag, **budget, **dict(spec.recipe.env), **prepared.extra_env, **crates}
+        chosen = {**self.s.toolchain_env, **self.s.variant.env, **tag, **budget, **dict(spec.recipe.env), **prepared.extra.env, **crates}
         return scrubbed_environment({**chosen, **compiler_path_maps(self.s.work_dir, chosen), "SOURCE_DATE_EPOCH": str(self.s.source_date_epoch)})
 
     def _environment(self, spec: NodeSpec, prepared: Prepared, first: Sequence[InputWheel], log: IO[str]) -> BuildEnvironment:

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -23,16 +24,27 @@ from wheelwright.errors import OfflineMiss, SourceError
 from wheelwright.fsutil import atomic_writer
 from wheelwright.recipes.api import ExtraSource
 from wheelwright.remote.index import SourceDistribution
+from wheelwright.stages.sbomfacts import ExtraSourceFacts
 from wheelwright.remote.sources import UnpackLimits, deterministic_tar, fetch_sdist, unpack_sdist
 
 
+@dataclass(frozen=True)
+class ProvidedSources:
+    """The variables that name the unpacked trees, and what each tree was (a commit, or an archive's sha256)."""
+
+    env: dict[str, str]
+    facts: tuple[ExtraSourceFacts, ...]
+
+
 def provide_extra_sources(extras: Sequence[ExtraSource], *, cache_dir: Path, work: Path, log: IO[str], offline: bool = False,
-                          limits: UnpackLimits | None = None) -> dict[str, str]:
+                          limits: UnpackLimits | None = None) -> ProvidedSources:
     """Fetch (or take from the cache), verify and unpack each tree under ``work``/extra; the variables that name them."""
     env: dict[str, str] = {}
     trees: dict[str, Path] = {}
+    facts = []
     for extra in extras:
-        archive = fetch_extra(extra, cache_dir / "extra", offline=offline)
+        archive, identity = fetch_extra(extra, cache_dir / "extra", offline=offline)
+        facts.append(ExtraSourceFacts(name=extra.name, url=extra.url, tag=extra.ref, **({"sha256": identity} if extra.sha256 else {"commit": identity})))
         tree = unpack_sdist(archive, work / "extra" / extra.name, limits or UnpackLimits())
         if extra.subdir:
             tree = tree / extra.subdir
@@ -44,34 +56,39 @@ def provide_extra_sources(extras: Sequence[ExtraSource], *, cache_dir: Path, wor
             shutil.copytree(tree, trees[extra.into], dirs_exist_ok=True, symlinks=True)
             tree = trees[extra.into]
         trees[extra.name] = tree
-        log.write(f"# extra source {extra.describe()} verified, at {tree}\n")
+        log.write(f"# extra source {extra.describe()} verified ({identity}), at {tree}\n")
         env |= dict.fromkeys(extra.env, str(tree))
-    return env
+    return ProvidedSources(env, tuple(facts))
 
 
-def fetch_extra(extra: ExtraSource, cache_dir: Path, *, offline: bool = False) -> Path:
-    """A verified archive of the tree: git commits are packed like git sources, archives checked by sha256."""
+def fetch_extra(extra: ExtraSource, cache_dir: Path, *, offline: bool = False) -> tuple[Path, str]:
+    """A verified archive of the tree and what it is (the commit, or the sha256): git commits are packed like git
+    sources, archives checked by sha256. A tag pinned without a commit is recorded as the commit it resolved to."""
     if extra.sha256 is not None:
         filename = extra.url.rsplit("/", 1)[-1].split("?", 1)[0] or f"{extra.name}.tar.gz"
         dist = SourceDistribution(name=extra.name, version=Version("0"), filename=filename, url=extra.url, sha256=extra.sha256,
                                   requires_python=None, yanked=False)
-        return fetch_sdist(dist, cache_dir, offline=offline)
-    pinned = extra.commit or "tag-" + hashlib.sha256(f"{extra.url}@{extra.ref}".encode()).hexdigest()[:24]
-    target = cache_dir / pinned / f"{extra.name}.tar.gz"
-    if target.exists():
-        return target
+        return fetch_sdist(dist, cache_dir, offline=offline), extra.sha256
+    resolved = cache_dir / "tags" / hashlib.sha256(f"{extra.url}@{extra.ref}".encode()).hexdigest()[:24]
+    commit = extra.commit or (resolved.read_text().strip() if resolved.is_file() else None)
+    if commit and (cache_dir / commit / f"{extra.name}.tar.gz").exists():
+        return cache_dir / commit / f"{extra.name}.tar.gz", commit
     if offline:
         raise OfflineMiss(f"extra source {extra.name}: {extra.commit or extra.ref} of {extra.url} is not in the source cache {cache_dir}")
     cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache_dir) as scratch:
         checkout = Path(scratch) / "checkout"
-        _clone_commit(extra, checkout)
+        commit = _clone_commit(extra, checkout)
+        target = cache_dir / commit / f"{extra.name}.tar.gz"
         with atomic_writer(target) as out:
             deterministic_tar(checkout, extra.name, out)
-    return target
+    if extra.ref and not extra.commit:
+        with atomic_writer(resolved) as out:
+            out.write(commit.encode())
+    return target, commit
 
 
-def _clone_commit(extra: ExtraSource, checkout: Path) -> None:
+def _clone_commit(extra: ExtraSource, checkout: Path) -> str:
     """Exactly the pinned commit (fetched by its id, so a moved branch or tag cannot substitute another; or by the tag,
     then checked against the commit when one is pinned), with submodules."""
     wanted = extra.ref if extra.ref else extra.commit
@@ -89,3 +106,4 @@ def _clone_commit(extra: ExtraSource, checkout: Path) -> None:
     head = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
     if extra.commit and head != extra.commit:
         raise SourceError(f"extra source {extra.name}: {extra.url} gave commit {head}, not the pinned {extra.commit}")
+    return head

@@ -19,7 +19,7 @@ from wheelwright.config.interpreters import Interpreter
 from wheelwright.stages.licenses import LicenseFacts, license_from_wheel
 from wheelwright.recipes.patches import Patch
 from wheelwright.stages.repair import RepairResult
-from wheelwright.stages.sbom import ComponentFacts, CrateFacts, FileFacts, GraftedFacts, PatchFacts, SourceFacts, ToolFacts, WheelFacts
+from wheelwright.stages.sbom import ComponentFacts, CrateFacts, ExtraSourceFacts, FileFacts, GraftedFacts, PatchFacts, SourceFacts, ToolFacts, WheelFacts
 from wheelwright.config.toolchain import check_toolchain
 from wheelwright.config.variants import Variant
 
@@ -60,7 +60,7 @@ def gather(*, name: str, version: str, variant: Variant, source: SourceFacts, pa
            project_root: Path, build_wheels: Sequence[tuple[Path, str]], toolchain: tuple[ToolFacts, ...],
            constraints: tuple[FileFacts, ...], repaired: RepairResult, runtime: Sequence[ComponentFacts],
            former_names: Sequence[str], source_date_epoch: int, gpu_payload: Sequence[str] = (),
-           crates: Sequence[CrateFacts] = ()) -> WheelFacts:
+           crates: Sequence[CrateFacts] = (), extra_sources: Sequence[ExtraSourceFacts] = ()) -> WheelFacts:
     return WheelFacts(
         name=name, version=version, wheel_filename=repaired.wheel.name, wheel_sha256=sha256_file(repaired.wheel),
         variant=variant.label, archs=tuple(variant.archs),
@@ -71,7 +71,7 @@ def gather(*, name: str, version: str, variant: Variant, source: SourceFacts, pa
         grafted=tuple(GraftedFacts(soname=g.soname, sha256=g.sha256, path_in_wheel=g.name, origin=str(g.source)) for g in repaired.grafted),
         runtime_dependencies=tuple(runtime), license=license_from_wheel(repaired.wheel),
         former_names=tuple(former_names), source_date_epoch=source_date_epoch, gpu_payload=tuple(gpu_payload),
-        crates=tuple(crates),
+        crates=tuple(crates), extra_sources=tuple(extra_sources),
     )
 
 
@@ -86,7 +86,8 @@ def _relative(path: Path, root: Path) -> str:
 
 _NESTED = {"source": SourceFacts, "license": LicenseFacts}
 _SEQUENCES = {"patches": PatchFacts, "build_dependencies": ComponentFacts, "toolchain": ToolFacts,
-              "constraints": FileFacts, "grafted": GraftedFacts, "runtime_dependencies": ComponentFacts, "crates": CrateFacts}
+              "constraints": FileFacts, "grafted": GraftedFacts, "runtime_dependencies": ComponentFacts, "crates": CrateFacts,
+              "extra_sources": ExtraSourceFacts}
 
 
 def facts_to_json(facts: WheelFacts) -> str:

@@ -89,6 +89,7 @@ from wheelwright.plan.graph import ROOT
 from wheelwright.stages.sbomfacts import (
     ComponentFacts,
     CrateFacts,
+    ExtraSourceFacts,
     FileFacts,
     GraftedFacts,
     PatchFacts,
@@ -109,7 +110,7 @@ from wheelwright.stages.sbomparts import (
 from wheelwright.stages.wheelembed import EMBEDDED_SBOM_NAME, embed_sbom, wheel_content_sha256
 
 __all__ = [
-    "EMBEDDED_SBOM_NAME", "SPEC_VERSION", "ComponentFacts", "CrateFacts", "FileFacts", "GraftedFacts", "PatchFacts",
+    "EMBEDDED_SBOM_NAME", "SPEC_VERSION", "ComponentFacts", "CrateFacts", "ExtraSourceFacts", "FileFacts", "GraftedFacts", "PatchFacts",
     "SourceFacts", "ToolFacts", "WheelFacts", "embed_sbom", "finalize_wheel", "stack_sbom", "wheel_content_sha256",
     "wheel_purl", "wheel_sbom",
 ]

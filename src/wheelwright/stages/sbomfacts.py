@@ -65,6 +65,22 @@ class SourceFacts(_Facts):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExtraSourceFacts(_Facts):
+    """A third-party tree a recipe fetched for the build (vLLM's cutlass): the commit it was, or the archive's sha256."""
+
+    name: str
+    url: str
+    commit: str | None = None
+    sha256: str | None = None
+    tag: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if (self.commit is None) == (self.sha256 is None):
+            raise ValueError(f"extra source {self.name}: needs the commit it was or its archive's sha256")
+
+
+@dataclass(frozen=True, kw_only=True)
 class PatchFacts(_Facts):
     """One patch applied to the source: its file name, the diff's sha256, and its project-relative path."""
 
@@ -148,6 +164,7 @@ class WheelFacts(_Facts):
     content_sha256: str | None = None  # wheel_content_sha256 of the wheel; required for the embedded copy
     gpu_payload: tuple[str, ...] = ()  # "<module>: sm_80,sm_90" per GPU-carrying module, as verified
     crates: tuple[CrateFacts, ...] = ()  # Rust crates compiled in
+    extra_sources: tuple[ExtraSourceFacts, ...] = ()  # trees a recipe fetched before the build, beside the source
 
     @property
     def purl(self) -> PackageURL:

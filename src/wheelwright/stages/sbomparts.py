@@ -31,7 +31,7 @@ from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 
 from wheelwright.stages.licenses import LicenseFacts, proprietary
-from wheelwright.stages.sbomfacts import ComponentFacts, CrateFacts, FileFacts, GraftedFacts, ToolFacts, WheelFacts, wheel_purl
+from wheelwright.stages.sbomfacts import ComponentFacts, CrateFacts, ExtraSourceFacts, FileFacts, GraftedFacts, ToolFacts, WheelFacts, wheel_purl
 
 def _wheel_component(facts: WheelFacts, *, ref: str, embedded: bool, ref_prefix: str = "") -> Component:
     props = [
@@ -60,8 +60,26 @@ def _wheel_component(facts: WheelFacts, *, ref: str, embedded: bool, ref_prefix:
         hashes=[] if embedded else [_hash(facts.wheel_sha256)],
         licenses=_licenses(facts.license),
         properties=_properties(props),
-        pedigree=Pedigree(ancestors=[_source_component(facts, ref_prefix + "source:")], patches=patches, notes=notes),
+        pedigree=Pedigree(ancestors=[_source_component(facts, ref_prefix + "source:"),
+                                     *(_extra_source_component(e, ref_prefix + "extra-source:") for e in facts.extra_sources)],
+                          patches=patches, notes=notes),
     )
+
+
+def _extra_source_component(extra: ExtraSourceFacts, ref_prefix: str) -> Component:
+    """A tree the recipe fetched for the build (vLLM's cutlass at its commit, AOTriton's tarball by sha256)."""
+    if extra.commit:
+        purl = PackageURL(type="generic", name=extra.name, version=extra.commit, qualifiers={"vcs_url": f"git+{extra.url}@{extra.commit}"})
+        refs = [ExternalReference(type=ExternalReferenceType.VCS, url=XsUri(extra.url), comment=f"commit {extra.commit}")]
+        hashes, version = [], extra.tag or extra.commit
+    else:
+        assert extra.sha256
+        purl = PackageURL(type="generic", name=extra.name, qualifiers={"download_url": extra.url, "checksum": f"sha256:{extra.sha256}"})
+        refs = [ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(extra.url), hashes=[_hash(extra.sha256)])]
+        hashes, version = [_hash(extra.sha256)], None
+    return Component(type=ComponentType.LIBRARY, bom_ref=ref_prefix + purl.to_string(), name=extra.name, version=version, purl=purl,
+                     hashes=hashes, external_references=refs,
+                     properties=_properties([("wheelwright:role", "extra-source"), *([("wheelwright:source-commit", extra.commit)] if extra.commit else [])]))
 
 
 def _source_component(facts: WheelFacts, ref_prefix: str) -> Component:
