@@ -383,3 +383,32 @@ def test_aiter_prebuilds_its_kernels_for_cdna3_and_cdna4():
     assert env("amd-aiter", select_variant(SPECS, "rocm", "7.1")) == {
         "BUILD_TARGET": "rocm", "PREBUILD_KERNELS": "1", "GPU_ARCHS": "gfx942;gfx950", "MAX_JOBS": str(JOBS)}
     assert env("amd-aiter", select_variant(SPECS, "rocm", "6.4"))["GPU_ARCHS"] == "gfx942"  # no gfx950 before ROCm 7
+
+
+def test_triton_bundles_the_nvidia_tools_an_offline_build_would_leave_out(tmp_path):
+    """TRITON_OFFLINE_BUILD downloads nothing, so ptxas & co would be missing from the wheel: the cuda prepare hook copies
+    them from the builder's toolkit into third_party/nvidia/backend (triton.backends.nvidia), and `ships` requires them."""
+    cuda = tmp_path / "cuda"
+    for tool in ("ptxas", "cuobjdump", "nvdisasm"):
+        (cuda / "bin").mkdir(parents=True, exist_ok=True)
+        (cuda / "bin" / tool).write_text(f"#!/bin/sh\necho {tool}\n")
+    (cuda / "include" / "crt").mkdir(parents=True)
+    (cuda / "include" / "cuda.h").write_text("/* cuda.h */\n")
+    (cuda / "extras" / "CUPTI" / "include").mkdir(parents=True)
+    (cuda / "extras" / "CUPTI" / "include" / "cupti.h").write_text("/* cupti */\n")
+    (cuda / "extras" / "CUPTI" / "lib64").mkdir(parents=True)
+    (cuda / "extras" / "CUPTI" / "lib64" / "libcupti.so.13").write_text("elf\n")
+    tree = tmp_path / "triton"
+    (tree / "third_party" / "nvidia" / "backend").mkdir(parents=True)
+    variant = select_variant(SPECS, "cuda", "12.9")
+    variant = dataclasses.replace(variant, env={**variant.env, "CUDA_HOME": str(cuda)})
+    loaded = load_recipe(RECIPES, "triton")
+    loaded.prepare(ctx("triton", variant, source_dir=tree))
+    backend = tree / "third_party" / "nvidia" / "backend"
+    assert sorted(p.name for p in (backend / "bin").iterdir()) == ["cuobjdump", "nvdisasm", "ptxas"]
+    assert (backend / "include" / "cuda.h").is_file() and (backend / "include" / "cupti.h").is_file()
+    assert (backend / "lib" / "cupti" / "libcupti.so.13").is_file()
+    assert "triton/backends/nvidia/bin/ptxas" in loaded.ships(ctx("triton", variant))
+    (cuda / "bin" / "nvdisasm").unlink()
+    with pytest.raises(RuntimeError, match="nvdisasm not found: triton's wheel bundles it"):
+        loaded.prepare(ctx("triton", variant, source_dir=tree))
