@@ -110,3 +110,29 @@ def test_xformers_builds_for_sm_90_with_its_own_kernels(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         module.write_bytes(archive.read("xformers/_C.so"))
     assert cuobjdump_images(cuobjdump(), module)["sass", "sm_90"] >= 1
+
+
+@pytest.mark.gpu_stack
+def test_the_torch_recipe_s_links_hold_for_pypis_cuda_torch_and_name_what_it_lacks(tmp_path):
+    """recipes/torch.py's `links` (cuDNN, cuSPARSELt, cuFile, NCCL, NVSHMEM decided on, never detected) read against the
+    real torch 2.11.0 CUDA wheel that PyPI publishes (the same check a from-source build gets): every declared library is
+    linked; a library it was built without (cuDSS, off in PyPI's wheels) is named with what it does link."""
+    from packaging.version import Version
+
+    from helpers import REPO
+
+    from wheelwright.config.constraints import load_constraints
+    from wheelwright.config.variants import load_variants, select_variant
+    from wheelwright.recipes import load_recipe
+    from wheelwright.recipes.book import context
+    from wheelwright.stages.linkage import missing_links
+
+    run = wheelwright(copy_project(tmp_path / "project"), "--variant", "cuda", "--python", "3.12", "torch==2.11.0", output=tmp_path / "out")
+    assert run.returncode == 0, run.stderr[-3000:]  # the prebuilt torch, sha256-verified, into our index
+    (wheel,) = (tmp_path / "out" / "simple" / "torch").glob("torch-2.11.0-*.whl")
+    variant = select_variant(load_variants(REPO / "variants.toml"), "cuda", "13.0")
+    pins = load_constraints([REPO / "constraints" / c for c in variant.constraints]).exact_pins()
+    links = load_recipe(REPO / "recipes", "torch").links(context("torch", Version("2.11.0"), variant, "3.12", pins=pins))
+    assert missing_links(wheel, links) == []
+    (lacking,) = missing_links(wheel, {"torch/lib/libtorch_cuda.so": ["libcudnn.so.*", "libcudss.so*"]})
+    assert lacking.startswith("torch/lib/libtorch_cuda.so does not link libcudss.so* (it links ") and "libcudnn.so.9" in lacking
