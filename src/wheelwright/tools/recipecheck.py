@@ -211,6 +211,9 @@ def check_recipes(project: Project, variants: dict[str, VariantSpec], *, package
                 if variant.takes_prebuilt(name):
                     items.append(Item(where, "not checked", f"{variant.label} takes {name} as a prebuilt vendor wheel: the recipe is not used there"))
                     continue
+                if loaded.recipe.prebuilt:
+                    items.append(Item(where, "not checked", f"{variant.label}: the recipe does not build {name} from source ({loaded.recipe.prebuilt})"))
+                    continue
                 pins, why = _pins(project, variant, name, sources, loaded.recipe.source_for(variant.name) is None)
                 if not pins:
                     items.append(Item(where, "not checked", why))
