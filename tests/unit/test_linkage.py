@@ -46,6 +46,7 @@ def test_a_module_that_does_not_link_a_wanted_library_is_named(tmp_path):
 def test_a_grafted_library_counts_under_its_original_name_and_declared_files_must_exist(tmp_path):
     assert ungrafted("libyaml-0-5f2d8a1b.so.2.0.9") == "libyaml-0.so.2.0.9"
     assert ungrafted("libpng16-1a2b3c4d.so.16.37.0") == "libpng16.so.16.37.0"
+    assert ungrafted("libpng16.60f56faa.so.16") == "libpng16.so.16"  # PyTorch's own wheels (torchvision 0.26.0's image.so)
     assert ungrafted("libcudnn.so.9") == "libcudnn.so.9"
     wheel = _wheel(tmp_path, {"triton/backends/nvidia/bin/ptxas": b"\x7fELF", "triton/__init__.py": b""})
     assert missing_members(wheel, ["triton/backends/nvidia/bin/ptxas"]) == []

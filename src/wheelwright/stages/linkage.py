@@ -5,7 +5,7 @@ off with a warning when it does not find them, torchvision skips its PNG/JPEG/We
 and either way a wheel comes out, imports, and lacks the feature. A recipe declares what it wants
 (``links``: module pattern -> soname patterns); a module that does not have each one as DT_NEEDED fails the build,
 naming it. Read after repair: a library auditwheel grafted is matched under its original name
-(libpng16-1a2b3c4d.so.16 counts as libpng16.so.16).
+(libpng16-1a2b3c4d.so.16, auditwheel's spelling, and libpng16.1a2b3c4d.so.16, PyTorch's, count as libpng16.so.16).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import IO
 from wheelwright.errors import BuildError
 from wheelwright.stages.elfdeps import _elf_files
 
-_GRAFTED = re.compile(r"-[0-9a-f]{8}(?=\.so)")  # auditwheel's hash suffix on a grafted library's name
+_GRAFTED = re.compile(r"[-.][0-9a-f]{8}(?=\.so)")  # the hash a repair tool adds to a grafted library's name
 
 
 def ungrafted(soname: str) -> str:
