@@ -244,4 +244,7 @@ def drop_requires(ctx: RecipeContext) -> dict[str, str]:
 
 @recipe.drop_requires("cuda")
 def drop_requires_cuda(ctx: RecipeContext) -> dict[str, str]:
-    return {}  # a CUDA torch keeps every requirement of upstream's: it links what they bring (requires_cuda)
+    # Replaced, not dropped: PyPI's METADATA describes PyPI's own CUDA build (torch 2.9.1: CUDA 12.8's nvidia-*-cu12==12.8.x),
+    # and this variant's torch links the CUDA of its row; requires_cuda adds that row's wheels back (an add wins over a drop).
+    why = f"replaced by the {ctx.variant.label} pins of the same wheels (requires_cuda): PyPI's METADATA pins its own CUDA build's"
+    return dict.fromkeys(("nvidia-*", "cuda-toolkit", "cuda-bindings"), why)

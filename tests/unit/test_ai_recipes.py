@@ -168,7 +168,8 @@ def test_torch_requires_triton_and_its_cuda_wheels_from_the_constraints_in_one_l
                           'cuda-toolkit[cublas,cudart,cufft,cufile,cupti,curand,cusolver,cusparse,nvjitlink,nvrtc,nvtx]==13.0.2; platform_system == "Linux"')
     rocm = ('triton==3.6.0; platform_system == "Linux" and platform_machine == "x86_64"',)  # torch 2.10.0's METADATA, as PyPI has it
     assert loaded.requires(ctx("torch", select_variant(SPECS, "rocm", "7.1"))) == rocm
-    assert loaded.drop_reasons(cuda12) == {}  # nothing upstream requires is dropped on CUDA any more
+    reasons = loaded.drop_reasons(cuda12)  # PyPI's CUDA 12.8 pins are replaced by the row's, each with the reason
+    assert set(reasons) == {"nvidia-*", "cuda-toolkit", "cuda-bindings"} and all("replaced by the cuda-12.9 pins" in r for r in reasons.values())
     unpinned = dataclasses.replace(cuda12, pins={k: v for k, v in cuda12.pins.items() if k != "nvidia-nccl-cu12"})
     with pytest.raises(ConfigError, match="needs a == pin of nvidia-nccl-cu12 in the cuda-12.9 constraints"):
         loaded.requires(unpinned)
