@@ -3,6 +3,7 @@ step that rewrites a wheel (SBOM embedding, Requires-Dist rewriting)."""
 
 from __future__ import annotations
 
+import stat
 import struct
 import zipfile
 from pathlib import Path
@@ -17,11 +18,22 @@ def dist_info(zf: zipfile.ZipFile, wheel: Path) -> str:
     return found[0]
 
 
+def normalized_attr(external_attr: int) -> int:
+    """A member's Unix mode without the builder's umask: 0644, or 0755 where any execute bit is set (directories
+    0755); the file type and the DOS bits stay. setuptools writes the mode its files had on disk, so umask 0002
+    turned -rw-r--r-- into -rw-rw-r-- and changed the wheel's bytes (and every SBOM and RECORD built with it)."""
+    mode = external_attr >> 16
+    if not mode or stat.S_ISLNK(mode):
+        return external_attr
+    perms = 0o755 if stat.S_ISDIR(mode) or mode & 0o111 else 0o644
+    return ((stat.S_IFMT(mode) | perms) << 16) | (external_attr & 0xFFFF)
+
+
 def clone_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
     clone = zipfile.ZipInfo(info.filename, date_time=info.date_time)
     clone.compress_type = info.compress_type
     clone.create_system = info.create_system
-    clone.external_attr = info.external_attr
+    clone.external_attr = normalized_attr(info.external_attr)
     clone.internal_attr = info.internal_attr
     return clone
 
