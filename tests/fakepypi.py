@@ -71,6 +71,10 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         f"{info}/METADATA": metadata,
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: fake\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
+    for leak in CFG.get("leak", []):  # what an unreproducible build lets into its wheel
+        import socket
+        files[f"{dist}/leak_{leak}.txt"] = {"cwd": os.getcwd(), "hostname": socket.gethostname(), "tz": os.environ.get("TZ", ""),
+                                           "user": os.environ.get("USER", "")}.get(leak, "")
     record = ""
     for path, text in files.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
@@ -79,7 +83,10 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     filename = f"{dist}-{version}-py3-none-any.whl"
     with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as zf:
         for path, text in files.items():
-            zf.writestr(zipfile.ZipInfo(path, (1980, 1, 1, 0, 0, 0)), text)
+            info = zipfile.ZipInfo(path, (1980, 1, 1, 0, 0, 0))
+            if "umask" in CFG.get("leak", []):  # the mode a file written under the builder's umask has, as setuptools records it
+                info.create_system, info.external_attr = 3, (0o100666 & ~os.umask(os.umask(0))) << 16
+            zf.writestr(info, text)
     return filename
 '''
 
@@ -100,11 +107,12 @@ class FakeProject:
     prepare_metadata: bool = False
     fetch: str = ""
     embed: dict[str, str] = field(default_factory=dict)  # env var -> a file under the directory it names, copied into the wheel
+    leak: list[str] = field(default_factory=list)  # cwd, hostname, tz, user, umask: what the build lets into its wheel
 
     def sdist(self) -> tuple[str, bytes]:
         dist = self.name.replace("-", "_")
         root = f"{dist}-{self.version}"
-        config = {k: getattr(self, k) for k in ("name", "version", "dynamic", "requires_dist", "imports", "fail", "print_env", "sleep", "prepare_metadata", "fetch", "embed")}
+        config = {k: getattr(self, k) for k in ("name", "version", "dynamic", "requires_dist", "imports", "fail", "print_env", "sleep", "prepare_metadata", "fetch", "embed", "leak")}
         pyproject = (
             "[build-system]\n"
             f"requires = {json.dumps(self.build_requires)}\n"

@@ -31,7 +31,7 @@ from wheelwright.plan.graph import BuildGraph
 from wheelwright.run.events import Note, TextReporter
 from wheelwright.remote.sources import UnpackLimits
 from wheelwright.ci import commands as ci_commands
-from wheelwright.tools import recipecheck
+from wheelwright.tools import recipecheck, reprocheck
 from wheelwright.config.toolchain import check_toolchain
 from wheelwright.config.variants import Variant, VariantSpec, every_variant, load_variants, narrowed, select_variant
 
@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("variants", help="list every variant and accelerator version")
     ci_commands.add_parser(sub, _input_files)
     recipecheck.add_parser(sub)
+    reprocheck.add_parser(sub)
     lint = sub.add_parser("lint-constraints", help="check constraint files against the index and published metadata")
     lint.add_argument("files", nargs="*", type=Path, metavar="FILE", help="default: every constraints/*.txt")
     lint.add_argument("--index-url", default=PYPI_SIMPLE)
@@ -166,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             return ci_commands.run(args, project, variants)
         if args.command == "recipe":
             return recipecheck.run(args, project, variants)
+        if args.command == "check-reproducible":
+            return reprocheck.run(args, project, variants)
         if args.command == "lint-constraints":
             return _lint(args, project)
         if args.command == "matrix":

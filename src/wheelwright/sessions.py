@@ -60,6 +60,13 @@ def engine_sessions(root: Path) -> list[SessionSpec]:
                              ("matrix",), ("matrix",)))
     for name in variants:
         specs.append(SessionSpec(
+            f"check-reproducible-{name}",
+            f"Rebuild REQs (after --; default: the stack) of {name} perturbed (build path, umask, TZ, locale, HOME, user, "
+            "hostname, jobs) and compare byte for byte with the published wheels; --sample N rebuilds N nodes.",
+            ("check-reproducible", "--variant", name),
+            ("reproducible", name),
+        ))
+        specs.append(SessionSpec(
             f"verify-{name}",
             f"Re-check every wheel in {name}'s index for its GPU kernels: wheel | module | archs present | archs required | ok.",
             ("verify", "--variant", name),

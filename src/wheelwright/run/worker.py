@@ -390,7 +390,8 @@ class Stages:
         declared = self.book.get(spec.name).recipe.source_for(self.s.variant.name) if spec.source.kind == "git" else None
         tag = declared.build_variables(spec.name, spec.version, prepared.identity) if isinstance(declared, GitSource) else {}
         chosen = {**self.s.toolchain_env, **self.s.variant.env, **tag, **budget, **dict(spec.recipe.env), **prepared.extra.env, **crates}
-        return scrubbed_environment({**chosen, **compiler_path_maps(self.s.work_dir, chosen), "SOURCE_DATE_EPOCH": str(self.s.source_date_epoch)})
+        prefix = self.s.interpreters[spec.python].path.resolve().parent.parent if spec.python in self.s.interpreters else None
+        return scrubbed_environment({**chosen, **compiler_path_maps(self.s.work_dir, chosen, prefix), "SOURCE_DATE_EPOCH": str(self.s.source_date_epoch)})
 
     def _environment(self, spec: NodeSpec, prepared: Prepared, first: Sequence[InputWheel], log: IO[str]) -> BuildEnvironment:
         """The node's build environment with its build-system wheels; one an earlier step of this run made is

@@ -13,7 +13,7 @@ from uv import find_uv_bin
 from wheelwright.errors import BuildError
 
 #: Host variables a build may see. Everything else (tokens, pip config, PYTHONPATH…) is dropped.
-ALLOWED_HOST_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR", "USER", "LOGNAME", "SHELL", "RUSTUP_HOME")
+ALLOWED_HOST_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR", "USER", "LOGNAME", "SHELL", "RUSTUP_HOME", "TZ")
 
 #: Forced on every build: no pip or uv config, no index, no user site, reproducible timestamps.
 ISOLATION_ENV = {
@@ -38,14 +38,19 @@ def scrubbed_environment(overrides: Mapping[str, str]) -> dict[str, str]:
 SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL")
 
 
-def compiler_path_maps(work_dir: Path, chosen: Mapping[str, str]) -> dict[str, str]:
+def compiler_path_maps(work_dir: Path, chosen: Mapping[str, str], python_prefix: Path | None = None) -> dict[str, str]:
     """Compilers see the work directory as /wheelwright/work, wherever the output directory is (a CI job's
-    checkout, a developer's build/): debug info, __FILE__ and build ids then do not depend on it; nvcc keeps
-    its process id out of the binary. Added to the variant's or recipe's own flags, never replacing them."""
-    gcc = f"-ffile-prefix-map={work_dir}=/wheelwright/work"
-    maps = {"CFLAGS": gcc, "CXXFLAGS": gcc, "RUSTFLAGS": f"--remap-path-prefix={work_dir}=/wheelwright/work",
-            "NVCC_APPEND_FLAGS": "-objtemp"}  # nvcc names its temporary files after the object, not its pid (which lands in the binary)
-    return {key: " ".join(v for v in (chosen.get(key, ""), flag) if v) for key, flag in maps.items()}
+    checkout, a developer's build/), and the target interpreter's prefix (its include directory) as
+    /wheelwright/python, wherever pyenv or the image put it: debug info, __FILE__ and build ids then depend on
+    neither. C and C++ (CFLAGS/CXXFLAGS), CUDA's host compiler (NVCC_APPEND_FLAGS, which also keeps nvcc's process id
+    out of the binary), HIP (HIPCC_COMPILE_FLAGS_APPEND) and Rust. Added to the variant's or recipe's own flags,
+    never replacing them."""
+    maps = [(work_dir, "/wheelwright/work"), *([(python_prefix, "/wheelwright/python")] if python_prefix else [])]
+    gcc = " ".join(f"-ffile-prefix-map={path}={to}" for path, to in maps)
+    flags = {"CFLAGS": gcc, "CXXFLAGS": gcc, "HIPCC_COMPILE_FLAGS_APPEND": gcc,
+             "RUSTFLAGS": " ".join(f"--remap-path-prefix={path}={to}" for path, to in maps),
+             "NVCC_APPEND_FLAGS": " ".join(["-objtemp", *(f"-Xcompiler=-ffile-prefix-map={path}={to}" for path, to in maps)])}
+    return {key: " ".join(v for v in (chosen.get(key, ""), flag) if v) for key, flag in flags.items()}
 
 
 def log_environment(variables: Mapping[str, str], log: IO[str]) -> None:
