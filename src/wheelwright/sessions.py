@@ -64,7 +64,7 @@ def engine_sessions(root: Path) -> list[SessionSpec]:
             f"Rebuild REQs (after --; default: the stack) of {name} perturbed (build path, umask, TZ, locale, HOME, user, "
             "hostname, jobs) and compare byte for byte with the published wheels; --sample N rebuilds N nodes.",
             ("check-reproducible", "--variant", name),
-            ("reproducible", name),
+            ("check", name),
         ))
         specs.append(SessionSpec(
             f"verify-{name}",

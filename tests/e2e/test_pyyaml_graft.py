@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -15,6 +16,19 @@ pytestmark = [
     pytest.mark.xdist_group("markupsafe"),
     pytest.mark.skipif(not Path("/usr/include/yaml.h").exists(), reason="needs libyaml-dev (.ci/run installs it: apt-get install libyaml-dev)"),
 ]
+
+
+def minimum_elements(document: dict) -> None:
+    """NTIA's minimum elements: author of the SBOM data and a timestamp; per component a name, a version, a unique
+    identifier (bom-ref, purl); the dependency relationships. Suppliers are asserted where the metadata names one."""
+    assert document["metadata"]["authors"] and document["metadata"]["timestamp"] and document["metadata"]["tools"]
+    components = [document["metadata"]["component"], *document.get("components", [])]
+    refs = [c["bom-ref"] for c in components]
+    assert len(refs) == len(set(refs))
+    for component in components:
+        assert component["name"] and component.get("version"), component["name"]
+        assert component.get("purl") or component.get("hashes") or component["type"] == "application", component["name"]
+    assert document["dependencies"]
 
 
 def test_pyyaml_grafts_libyaml_and_says_so(tmp_path):
@@ -35,6 +49,18 @@ def test_pyyaml_grafts_libyaml_and_says_so(tmp_path):
     grafted = [c for c in json.loads(published)["components"]
                if {"name": "wheelwright:role", "value": "grafted-library"} in c.get("properties", [])]
     assert [c["name"] for c in grafted] == ["libyaml-0.so.2"] and grafted[0]["hashes"][0]["content"]
+    # where it came from, as the builder's package manager says: Debian's libyaml-0-2, its version, its DEP-5 licence
+    assert grafted[0]["purl"].startswith("pkg:deb/") and "/libyaml-0-2@" in grafted[0]["purl"] and grafted[0]["version"]
+    assert grafted[0]["licenses"] == [{"expression": "MIT", "acknowledgement": "declared"}] and grafted[0]["supplier"]["name"]
+    document = json.loads(published)
+    assert document["metadata"]["component"]["supplier"] == {"name": "Kirill Simonov"}  # pyyaml's METADATA Author
+    minimum_elements(document)
+    minimum_elements(json.loads((output / "sbom" / "stack.cdx.json").read_text()))
+    with zipfile.ZipFile(wheel) as zf:
+        assert [n for n in zf.namelist() if "/sboms/" in n and not n.endswith("/")] == [f"pyyaml-{wheel.name.split('-')[1]}.dist-info/sboms/wheelwright.cdx.json"]  # auditwheel's folded
+    strict = subprocess.run([sys.executable, "-m", "wheelwright", "--project", str(project), "licenses", "--strict", "--output-dir", str(output)],
+                            capture_output=True, text=True)
+    assert strict.returncode == 0, strict.stdout + strict.stderr  # every licence known, the grafted libyaml's included
     log = (output / "logs" / f"pyyaml-{wheel.name.split('-')[1]}.log").read_text()
     assert "# links and files: every declared library linked" in log  # the recipe's `links`: yaml/_yaml*.so -> libyaml-0.so*
     python = isolated_install(tmp_path, output / "simple", "pyyaml")

@@ -33,3 +33,21 @@ def test_file_types_and_dos_bits_are_kept():
     assert normalized_attr((0o040775 << 16) | 0x10) == (0o040755 << 16) | 0x10  # a directory, with its DOS directory bit
     assert normalized_attr(0o120777 << 16) == 0o120777 << 16  # symlinks untouched
     assert normalized_attr(0) == 0  # no Unix mode recorded: nothing to normalise
+
+
+def test_auditwheels_sbom_is_folded_into_ours(tmp_path):
+    """auditwheel's CycloneDX 1.4 file names the grafted library's package and nothing more; ours says that too (with
+    hash, licence and origin), so it leaves the wheel together with its RECORD line: one SBOM per wheel."""
+    wheel = tmp_path / "pkg-1.0-cp311-cp311-linux_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("pkg/__init__.py", "")
+        zf.writestr("pkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n")
+        zf.writestr("pkg-1.0.dist-info/sboms/auditwheel.cdx.json", '{"bomFormat": "CycloneDX", "specVersion": "1.4"}')
+        zf.writestr("pkg-1.0.dist-info/RECORD", "pkg/__init__.py,,\npkg-1.0.dist-info/sboms/auditwheel.cdx.json,sha256=x,47\n"
+                                               "pkg-1.0.dist-info/RECORD,,\n")
+    out = embed_sbom(wheel, b"{}", tmp_path / "out.whl")
+    with zipfile.ZipFile(out) as zf:
+        names = zf.namelist()
+        record = zf.read("pkg-1.0.dist-info/RECORD").decode()
+    assert "pkg-1.0.dist-info/sboms/auditwheel.cdx.json" not in names and "auditwheel.cdx.json" not in record
+    assert "pkg-1.0.dist-info/sboms/wheelwright.cdx.json" in names and "sboms/wheelwright.cdx.json,sha256=" in record

@@ -18,6 +18,7 @@ class LicenseRow:
     license: str | None  # SPDX expression, None when unknown
     origin: str
     proprietary_grafts: tuple[str, ...]  # "libcudart.so.12 (NVIDIA CUDA Toolkit EULA)"
+    unknown_grafts: tuple[str, ...] = ()  # grafted libraries whose licence nobody stated ("libfoo.so.1 (from /opt/x/libfoo.so.1)")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class LicenseReport:
     def problems(self) -> list[str]:
         found = [f"{r.package} {r.version}: licence unknown ({r.origin})" for r in self.rows if r.license is None]
         found += [f"{r.package} {r.version}: grafts proprietary {g}" for r in self.rows for g in r.proprietary_grafts]
+        found += [f"{r.package} {r.version}: grafts {g} whose licence is unknown" for r in self.rows for g in r.unknown_grafts]
         return found
 
     def render(self) -> str:
@@ -35,9 +37,10 @@ class LicenseReport:
         lines = [f"{'package'.ljust(width)}  {'version':<12}  licence"]
         for row in self.rows:
             licence = row.license or "UNKNOWN"
-            lines.append(f"{row.package.ljust(width)}  {row.version:<12}  {licence}" + (f"  [grafts: {', '.join(row.proprietary_grafts)}]" if row.proprietary_grafts else ""))
+            grafts = [*row.proprietary_grafts, *(f"{g}: licence unknown" for g in row.unknown_grafts)]
+            lines.append(f"{row.package.ljust(width)}  {row.version:<12}  {licence}" + (f"  [grafts: {', '.join(grafts)}]" if grafts else ""))
         problems = self.problems
-        lines.append(f"{len(self.rows)} wheels; " + (f"{len(problems)} to review:" if problems else "every licence known, nothing proprietary grafted"))
+        lines.append(f"{len(self.rows)} wheels; " + (f"{len(problems)} to review:" if problems else "every licence known, grafted libraries included, nothing proprietary grafted"))
         lines += [f"  - {p}" for p in problems]
         return "\n".join(lines)
 
@@ -67,11 +70,15 @@ def license_report(output_dir: Path) -> LicenseReport:
         main = document["metadata"]["component"]
         props = {p["name"]: p["value"] for p in main.get("properties", [])}
         expressions = [entry.get("expression") or entry.get("license", {}).get("id") for entry in main.get("licenses", [])]
-        grafts = []
+        grafts, unknown = [], []
         for component in document.get("components", []):
             cprops = {p["name"]: p["value"] for p in component.get("properties", [])}
-            if cprops.get("wheelwright:role") == "grafted-library" and (terms := proprietary(component["name"])):
+            if cprops.get("wheelwright:role") != "grafted-library":
+                continue
+            if terms := proprietary(component["name"]):
                 grafts.append(f"{component['name']} ({terms.terms})")
+            elif not component.get("licenses"):
+                unknown.append(f"{component['name']} (from {cprops.get('wheelwright:origin-path', 'an unknown path')})")
         rows.append(LicenseRow(main["name"], main.get("version", ""), " AND ".join(e for e in expressions if e) or None,
-                               props.get("wheelwright:license-origin", "SBOM"), tuple(sorted(grafts))))
+                               props.get("wheelwright:license-origin", "SBOM"), tuple(sorted(grafts)), tuple(sorted(unknown))))
     return LicenseReport(tuple(sorted(rows, key=lambda r: (r.package, r.version))))

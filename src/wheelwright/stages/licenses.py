@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import email.message
 import email.parser
+import email.utils
 import fnmatch
 import zipfile
 from dataclasses import dataclass
@@ -152,6 +153,29 @@ def license_from_wheel(wheel: Path) -> LicenseFacts:
         if len(names) != 1:
             return LicenseFacts(expression=None, origin=f"unknown: {wheel.name} has {len(names)} .dist-info/METADATA files")
         return license_from_metadata(zf.read(names[0]))
+
+
+def supplier_from_wheel(wheel: Path) -> str | None:
+    """Who the wheel's METADATA says made it (Author, else Maintainer, else their e-mail fields' names): NTIA's
+    "supplier name". None when the metadata names nobody."""
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            names = [n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+            if len(names) != 1:
+                return None
+            message = _message(zf.read(names[0]))
+    except (OSError, zipfile.BadZipFile):
+        return None
+    for field in ("Author", "Maintainer", "Author-email", "Maintainer-email"):
+        value = _field(message, field)
+        if not value or value.upper() == "UNKNOWN":
+            continue
+        if field.endswith("-email"):
+            people = [name or address for name, address in email.utils.getaddresses([value])]
+            value = ", ".join(p for p in people if p)
+        if value:
+            return " ".join(value.split())
+    return None
 
 
 def _message(metadata: bytes | str | email.message.Message) -> email.message.Message:

@@ -16,9 +16,10 @@ from uv import find_uv_bin
 
 from wheelwright.fsutil import sha256_file
 from wheelwright.config.interpreters import Interpreter
-from wheelwright.stages.licenses import LicenseFacts, license_from_wheel
+from wheelwright.stages.licenses import LicenseFacts, license_from_wheel, supplier_from_wheel
 from wheelwright.recipes.patches import Patch
 from wheelwright.stages.repair import RepairResult
+from wheelwright.stages.syspackages import system_package
 from wheelwright.stages.sbom import ComponentFacts, CrateFacts, ExtraSourceFacts, FileFacts, GraftedFacts, PatchFacts, SourceFacts, ToolFacts, WheelFacts
 from wheelwright.config.toolchain import check_toolchain
 from wheelwright.config.variants import Variant
@@ -52,7 +53,8 @@ def wheel_components(wheels: Sequence[tuple[Path, str]], variant: str) -> tuple[
     result = []
     for path, sha in wheels:
         name, version, _, _ = parse_wheel_filename(path.name)
-        result.append(ComponentFacts(name=name, version=str(version), wheel_filename=path.name, sha256=sha, variant=variant))
+        result.append(ComponentFacts(name=name, version=str(version), wheel_filename=path.name, sha256=sha, variant=variant,
+                                     supplier=supplier_from_wheel(path)))
     return tuple(sorted(result, key=lambda c: (c.name, c.version)))
 
 
@@ -68,11 +70,21 @@ def gather(*, name: str, version: str, variant: Variant, source: SourceFacts, pa
         patches=tuple(PatchFacts(file_name=p.path.name, sha256=p.sha256, path=_relative(p.path, project_root)) for p in patches),
         build_dependencies=wheel_components(build_wheels, variant.label),
         toolchain=toolchain, constraints=constraints,
-        grafted=tuple(GraftedFacts(soname=g.soname, sha256=g.sha256, path_in_wheel=g.name, origin=str(g.source)) for g in repaired.grafted),
+        grafted=tuple(_grafted(g.soname, g.sha256, g.name, str(g.source)) for g in repaired.grafted),
         runtime_dependencies=tuple(runtime), license=license_from_wheel(repaired.wheel),
         former_names=tuple(former_names), source_date_epoch=source_date_epoch, gpu_payload=tuple(gpu_payload),
-        crates=tuple(crates), extra_sources=tuple(extra_sources),
+        crates=tuple(crates), extra_sources=tuple(extra_sources), supplier=supplier_from_wheel(repaired.wheel),
     )
+
+
+def _grafted(soname: str, sha256: str, path_in_wheel: str, origin: str) -> GraftedFacts:
+    """A grafted library with the package it came from (version, licence, purl) where the builder's package manager knows."""
+    package = system_package(origin)
+    if package is None:
+        return GraftedFacts(soname=soname, sha256=sha256, path_in_wheel=path_in_wheel, origin=origin)
+    return GraftedFacts(soname=soname, sha256=sha256, path_in_wheel=path_in_wheel, origin=origin, package=package.name,
+                        package_version=package.version, purl=package.purl,
+                        license=LicenseFacts(expression=package.license, origin=package.license_origin))
 
 
 def _relative(path: Path, root: Path) -> str:

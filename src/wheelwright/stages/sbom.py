@@ -79,6 +79,7 @@ from pathlib import Path
 from cyclonedx.model import Property
 from cyclonedx.model.bom import Bom, BomMetaData
 from cyclonedx.model.component import Component, ComponentScope, ComponentType
+from cyclonedx.model.contact import OrganizationalContact
 from cyclonedx.model.lifecycle import LifecyclePhase, PredefinedLifecycle
 from cyclonedx.model.tool import ToolRepository
 from cyclonedx.output.json import JsonV1Dot6
@@ -160,6 +161,7 @@ def _metadata(main: Component, source_date_epoch: int, embedded: bool | None) ->
     copy = [] if embedded is None else [Property(name="wheelwright:sbom-copy", value="embedded" if embedded else "published")]
     return BomMetaData(
         timestamp=datetime.fromtimestamp(source_date_epoch, tz=UTC),
+        authors=[OrganizationalContact(name="wheelwright")],  # NTIA's "author of SBOM data": the tool that wrote it, from the build's facts
         tools=ToolRepository(components=tools),
         component=main,
         lifecycles=[PredefinedLifecycle(LifecyclePhase.BUILD)],

@@ -98,6 +98,7 @@ class ComponentFacts(_Facts):
     wheel_filename: str | None = None  # None for a runtime dependency not yet built when this wheel was published
     sha256: str | None = None
     variant: str | None = None  # the label when the wheel comes from this variant's index (built or prebuilt here)
+    supplier: str | None = None  # who its METADATA names (Author, else Maintainer)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,6 +126,9 @@ class GraftedFacts(_Facts):
     path_in_wheel: str  # e.g. numpy.libs/libgfortran-040039e1.so.5.0.0
     origin: str  # where it was copied from, e.g. /usr/lib64/libgfortran.so.5
     license: LicenseFacts | None = None
+    package: str = ""  # the distribution package that installed it (dpkg -S), e.g. libyaml-0-2
+    package_version: str = ""  # e.g. 0.2.5-1
+    purl: str = ""  # e.g. pkg:deb/debian/libyaml-0-2@0.2.5-1?arch=amd64
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,6 +169,7 @@ class WheelFacts(_Facts):
     gpu_payload: tuple[str, ...] = ()  # "<module>: sm_80,sm_90" per GPU-carrying module, as verified
     crates: tuple[CrateFacts, ...] = ()  # Rust crates compiled in
     extra_sources: tuple[ExtraSourceFacts, ...] = ()  # trees a recipe fetched before the build, beside the source
+    supplier: str | None = None  # who the wheel's METADATA names (Author, else Maintainer)
 
     @property
     def purl(self) -> PackageURL:

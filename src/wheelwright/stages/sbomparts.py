@@ -17,6 +17,7 @@ from cyclonedx.model import (
     Property,
     XsUri,
 )
+from cyclonedx.model.contact import OrganizationalEntity
 from cyclonedx.model.component import (
     Component,
     ComponentScope,
@@ -56,6 +57,7 @@ def _wheel_component(facts: WheelFacts, *, ref: str, embedded: bool, ref_prefix:
         bom_ref=ref,
         name=facts.name,
         version=facts.version,
+        supplier=OrganizationalEntity(name=facts.supplier) if facts.supplier else None,
         purl=facts.purl,
         hashes=[] if embedded else [_hash(facts.wheel_sha256)],
         licenses=_licenses(facts.license),
@@ -76,7 +78,7 @@ def _extra_source_component(extra: ExtraSourceFacts, ref_prefix: str) -> Compone
         assert extra.sha256
         purl = PackageURL(type="generic", name=extra.name, qualifiers={"download_url": extra.url, "checksum": f"sha256:{extra.sha256}"})
         refs = [ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(extra.url), hashes=[_hash(extra.sha256)])]
-        hashes, version = [_hash(extra.sha256)], None
+        hashes, version = [_hash(extra.sha256)], content_version(extra.sha256)
     return Component(type=ComponentType.LIBRARY, bom_ref=ref_prefix + purl.to_string(), name=extra.name, version=version, purl=purl,
                      hashes=hashes, external_references=refs,
                      properties=_properties([("wheelwright:role", "extra-source"), *([("wheelwright:source-commit", extra.commit)] if extra.commit else [])]))
@@ -118,6 +120,7 @@ def _dependency_component(dep: ComponentFacts, role: str, scope: ComponentScope,
         bom_ref=ref_prefix + purl.to_string(),
         name=dep.name,
         version=dep.version,
+        supplier=OrganizationalEntity(name=dep.supplier) if dep.supplier else None,
         purl=purl,
         scope=scope,
         hashes=[_hash(dep.sha256)] if dep.sha256 else [],
@@ -130,6 +133,7 @@ def _grafted_component(lib: GraftedFacts, ref_prefix: str) -> Component:
         ("wheelwright:role", "grafted-library"),
         ("wheelwright:path-in-wheel", lib.path_in_wheel),
         ("wheelwright:origin-path", lib.origin),
+        *([("wheelwright:system-package", f"{lib.package} {lib.package_version}")] if lib.package else []),
     ]
     licenses: list[LicenseExpression] = []
     if lib.license is not None:
@@ -144,6 +148,9 @@ def _grafted_component(lib: GraftedFacts, ref_prefix: str) -> Component:
         type=ComponentType.LIBRARY,
         bom_ref=ref_prefix + lib.path_in_wheel,
         name=lib.soname,
+        version=lib.package_version or content_version(lib.sha256),
+        purl=PackageURL.from_string(lib.purl) if lib.purl else None,
+        supplier=OrganizationalEntity(name=f"{lib.purl.split('/')[1]} ({lib.package})") if lib.purl else None,
         scope=ComponentScope.REQUIRED,
         hashes=[_hash(lib.sha256)],
         licenses=licenses,
@@ -185,10 +192,16 @@ def _constraints_component(file: FileFacts) -> Component:
         type=ComponentType.FILE,
         bom_ref=f"constraints:{file.name}",
         name=file.name,
+        version=content_version(file.sha256),
         scope=ComponentScope.EXCLUDED,
         hashes=[_hash(file.sha256)],
         properties=_properties([("wheelwright:role", "constraints")]),
     )
+
+
+def content_version(sha256: str) -> str:
+    """The version of something versioned by nothing but its bytes (a constraints file, a library no package owns)."""
+    return f"sha256:{sha256[:16]}"
 
 
 def _licenses(facts: LicenseFacts) -> list[LicenseExpression]:

@@ -54,10 +54,11 @@ def embed_sbom(wheel: Path, sbom: bytes, out: Path, *, filename: str = EMBEDDED_
         if names & {f"{record_name}.jws", f"{record_name}.p7s"}:
             raise BuildError(f"{wheel.name}: RECORD is signed; adding an SBOM would break the signature")
         record_info = zin.getinfo(record_name)
-        record = _record_with(zin.read(record_info).decode("utf-8"), record_name, member, sbom)
+        folded = {f"{dist_info}/sboms/{name}" for name in FOLDED_SBOMS}
+        record = _record_with(zin.read(record_info).decode("utf-8"), record_name, member, sbom, drop=folded)
         with atomic_writer(out) as handle, zipfile.ZipFile(handle, "w") as zout:
             for info in zin.infolist():
-                if info.filename == member:
+                if info.filename == member or info.filename in folded:
                     continue
                 if info.filename == record_name:
                     sbom_info = zipfile.ZipInfo(member, date_time=record_info.date_time)
@@ -71,8 +72,14 @@ def embed_sbom(wheel: Path, sbom: bytes, out: Path, *, filename: str = EMBEDDED_
     return out
 
 
-def _record_with(record: str, record_name: str, member: str, data: bytes) -> str:
-    """RECORD with one line for ``member`` (any old one dropped), placed before RECORD's own line."""
+#: SBOMs other tools put into the wheel that ours replaces: auditwheel's (CycloneDX 1.4) names each grafted library's
+#: distribution package and nothing else (no licence, no hash); ours states that package too (syspackages.py), with
+#: the library's sha256, licence and origin path, so one document per wheel is the record and the weaker one goes.
+FOLDED_SBOMS = ("auditwheel.cdx.json",)
+
+
+def _record_with(record: str, record_name: str, member: str, data: bytes, drop: set[str] | frozenset[str] = frozenset()) -> str:
+    """RECORD with one line for ``member`` (any old one dropped, and the lines of ``drop``), placed before RECORD's own line."""
     lines = record.splitlines(keepends=True)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
     if lines and not lines[-1].endswith(("\n", "\r")):
@@ -84,7 +91,7 @@ def _record_with(record: str, record_name: str, member: str, data: bytes) -> str
     at: int | None = None
     for line in lines:
         path = next(csv.reader([line]), [""])[0] if line.strip() else ""
-        if path == member:
+        if path == member or path in drop:
             continue
         if path == record_name and at is None:
             at = len(kept)
