@@ -31,9 +31,18 @@ from wheelwright.plan.graph import BuildGraph
 from wheelwright.run.events import Note, TextReporter
 from wheelwright.remote.sources import UnpackLimits
 from wheelwright.ci import commands as ci_commands
-from wheelwright.tools import recipecheck, reprocheck
+from wheelwright.tools import graphquery, recipecheck, reprocheck
 from wheelwright.config.toolchain import check_toolchain
 from wheelwright.config.variants import Variant, VariantSpec, every_variant, load_variants, narrowed, select_variant
+
+
+def _installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("wheelwright")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def _positive_int(text: str) -> int:
@@ -68,6 +77,7 @@ def _input_files(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wheelwright", description=__doc__)
     parser.add_argument("--project", type=Path, default=Path("."), help="the monorepo root (holds variants.toml)")
+    parser.add_argument("--version", action="version", version=f"wheelwright {_installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     build = sub.add_parser("build", help="build requirements and their whole tree from source")
@@ -115,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     ci_commands.add_parser(sub, _input_files)
     recipecheck.add_parser(sub)
     reprocheck.add_parser(sub)
+    graphquery.add_parsers(sub)
     lint = sub.add_parser("lint-constraints", help="check constraint files against the index and published metadata")
     lint.add_argument("files", nargs="*", type=Path, metavar="FILE", help="default: every constraints/*.txt")
     lint.add_argument("--index-url", default=PYPI_SIMPLE)
@@ -132,6 +143,10 @@ def _parser() -> argparse.ArgumentParser:
     licenses.add_argument("--accelerator-version", metavar="V")
     licenses.add_argument("--output-dir", type=Path, help="the index to report on (default: build/<variant>); its index.json names every wheel's SBOM")
     licenses.add_argument("--strict", action="store_true", help="exit 1 on an unknown licence or a grafted proprietary library")
+    report = sub.add_parser("report", help="write build/<variant>/report.html (and timeline.trace.json) from the last run's JSON")
+    report.add_argument("--variant", default="cpu")
+    report.add_argument("--accelerator-version", metavar="V")
+    report.add_argument("--output-dir", type=Path, help="default: build/<variant>")
     inspect = sub.add_parser("inspect", help="which GPU code each ELF file of a wheel carries (no toolkit needed)")
     inspect.add_argument("wheels", nargs="+", type=Path, metavar="WHEEL")
     inspect.add_argument("--json", action="store_true")
@@ -167,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
             return ci_commands.run(args, project, variants)
         if args.command == "recipe":
             return recipecheck.run(args, project, variants)
+        if args.command == "report":
+            return _report(args, project, select_variant(variants, args.variant, args.accelerator_version))
+        if args.command in ("why", "graph", "diff-variants"):
+            return graphquery.run(args, project, variants)
         if args.command == "check-reproducible":
             return reprocheck.run(args, project, variants)
         if args.command == "lint-constraints":
@@ -291,6 +310,16 @@ def _lock(args: argparse.Namespace, project: Project, variant: Variant) -> int:
         header=f"nox -s lock-{variant.name}" + (f" -- --accelerator-version {variant.version}" if variant.version else ""),
     )
     print(f"{variant.label}: {len(result.pins)} pins with hashes -> {result.output} ({result.seconds:.1f}s)")
+    return 0
+
+
+def _report(args: argparse.Namespace, project: Project, variant: Variant) -> int:
+    from wheelwright.outputs.htmlreport import write_html_report
+
+    output = (args.output_dir or project.output_dir(variant.label)).resolve()
+    if not (output / "report.json").is_file():
+        raise WheelwrightError(f"{output}: no report.json; build the variant first")
+    print(f"written: {write_html_report(output)} and {output / 'timeline.trace.json'}")
     return 0
 
 

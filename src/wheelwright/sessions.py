@@ -67,6 +67,13 @@ def engine_sessions(root: Path) -> list[SessionSpec]:
             ("check", name),
         ))
         specs.append(SessionSpec(
+            f"report-{name}",
+            f"Write build/{name}/report.html (packages, Gantt timeline with the critical path, graph, failures) and "
+            "timeline.trace.json (Perfetto) from the last run.",
+            ("report", "--variant", name),
+            ("report", name),
+        ))
+        specs.append(SessionSpec(
             f"verify-{name}",
             f"Re-check every wheel in {name}'s index for its GPU kernels: wheel | module | archs present | archs required | ok.",
             ("verify", "--variant", name),

@@ -15,7 +15,7 @@ from wheelwright.recipes import load_recipe, recipe_names
 from wheelwright.sessions import engine_sessions
 from wheelwright.config.variants import load_variants
 
-KINDS = {"ci", "build", "plan", "verify", "check", "licenses", "lock", "lint", "matrix"}
+KINDS = {"ci", "build", "plan", "verify", "check", "report", "licenses", "lock", "lint", "matrix"}
 
 
 def test_every_recipe_and_variant_has_a_documented_session():

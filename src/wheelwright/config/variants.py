@@ -20,6 +20,7 @@ from typing import Any, Literal
 from packaging.utils import canonicalize_name
 
 from wheelwright.errors import ConfigError
+from wheelwright.suggest import did_you_mean
 
 
 class PayloadKind(enum.Enum):
@@ -226,7 +227,7 @@ def select_variant(specs: Mapping[str, VariantSpec], name: str, version: str | N
     try:
         spec = specs[name]
     except KeyError:
-        raise ConfigError(f"unknown variant {name!r}; known variants: {', '.join(sorted(specs))}") from None
+        raise ConfigError(f"unknown variant {name!r}{did_you_mean(name, specs)}; known variants: {', '.join(sorted(specs))}") from None
     if not spec.versions:
         if version:
             raise ConfigError(f"variant {name!r} has no accelerator versions; drop --accelerator-version {version}")
@@ -236,7 +237,8 @@ def select_variant(specs: Mapping[str, VariantSpec], name: str, version: str | N
                        build_env_paths=spec.build_env_paths, system_runtime=spec.system_runtime)
     chosen = version or spec.default_version
     if chosen is None or chosen not in spec.versions:
-        raise ConfigError(f"variant {name!r} has no accelerator version {chosen!r}; known: {', '.join(spec.versions)}")
+        raise ConfigError(f"variant {name!r} has no accelerator version {chosen!r}{did_you_mean(chosen or '', spec.versions)}; "
+                          f"known: {', '.join(spec.versions)}")
     row = spec.versions[chosen]
     return Variant(
         name=name, version=chosen, description=f"{spec.description} {chosen}", gpu_payload=spec.gpu_payload,

@@ -64,6 +64,9 @@ def write_outputs(result: Execution, settings: StageSettings, *, network: Isolat
         "skipped": dict(sorted(result.skipped.items())),
     }
     atomic_write_text(out / "report.json", json.dumps(report, indent=1) + "\n")
+    from wheelwright.outputs.htmlreport import write_html_report
+
+    write_html_report(out)  # report.html and timeline.trace.json, from the JSON just written
 
 
 def _update_graph(path: Path, result: Execution, run: str) -> None:

@@ -29,6 +29,7 @@ from wheelwright.config.constraints import Constraints, load_constraints
 from wheelwright.config.project import Project
 from wheelwright.config.variants import PayloadKind, Variant, VariantSpec, select_variant
 from wheelwright.errors import ConfigError, OfflineMiss, WheelwrightError
+from wheelwright.suggest import did_you_mean
 from wheelwright.fsutil import atomic_write_bytes
 from wheelwright.plan.buildsystem import read_build_system
 from wheelwright.plan.candidates import choose_sdist
@@ -191,7 +192,8 @@ def check_recipes(project: Project, variants: dict[str, VariantSpec], *, package
     """Check each recipe (or those of ``packages``) for each variant row it applies to (or ``family``'s) and each pinned version."""
     known = recipe_names(project.recipes_dir)
     if unknown := [p for p in packages if canonicalize_name(p) not in known]:
-        raise ConfigError(f"no recipe for {', '.join(unknown)} in {project.recipes_dir} (recipes: {', '.join(known)})")
+        hint = did_you_mean(canonicalize_name(unknown[0]), known)
+        raise ConfigError(f"no recipe for {', '.join(unknown)}{hint} in {project.recipes_dir} (recipes: {', '.join(known)})")
     if family is not None:
         select_variant(variants, family)  # an unknown family: the usual error, naming the known ones
     book = RecipeBook(project.recipes_dir, frozenset(variants), lambda v: _row_constraints(project, v).exact_pins())

@@ -146,6 +146,10 @@ def record(output: Path, report: ReproReport) -> None:
         path = output / name
         if path.is_file():
             atomic_write_text(path, json.dumps(patch(json.loads(path.read_text())), indent=1, sort_keys=True) + "\n")
+    from wheelwright.outputs.htmlreport import write_html_report
+
+    if (output / "report.json").is_file():
+        write_html_report(output)  # the page shows each wheel's result
 
 
 def _manifest_with(manifest: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
