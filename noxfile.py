@@ -9,7 +9,14 @@ from pathlib import Path
 
 import nox
 
-from wheelwright.sessions import engine_sessions
+try:
+    from wheelwright.sessions import engine_sessions
+except ImportError:  # a fresh clone before `pip install -e`: the engine is right here
+    sys.path.insert(0, str(Path(__file__).parent / "src"))
+    try:
+        from wheelwright.sessions import engine_sessions
+    except ImportError as missing:
+        sys.exit(f"nox: the engine's dependencies are not installed (no module {missing.name!r}); run: python3 -m pip install -e '.[test]'")
 
 nox.options.default_venv_backend = "none"
 nox.options.sessions = ["build-cpu"]
@@ -23,8 +30,23 @@ def _engine_session(argv: tuple[str, ...], doc: str):
     return session
 
 
-for spec in engine_sessions(Path(__file__).parent):
+SPECS = engine_sessions(Path(__file__).parent)
+for spec in SPECS:
     nox.session(name=spec.name, python=False, tags=list(spec.tags))(_engine_session(spec.argv, spec.doc))
+
+
+def _hint_misspelt_sessions(argv: list[str], known: list[str]) -> None:
+    """nox says "Sessions not found"; say which one was meant."""
+    import difflib
+
+    asked = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("-s", "--session", "--sessions", "-e")]
+    asked += [a.split("=", 1)[1] for a in argv if a.startswith(("--session=", "--sessions="))]
+    for name in (n for item in asked for n in item.split(",")):
+        if name not in known and (close := difflib.get_close_matches(name, known, n=1, cutoff=0.6)):
+            print(f"nox: no session {name!r} (did you mean {close[0]!r}?)", file=sys.stderr)
+
+
+_hint_misspelt_sessions(sys.argv, [s.name for s in SPECS] + ["tests", "lint"])
 
 
 @nox.session(python=False, tags=["tests"])
