@@ -9,7 +9,7 @@ import wheelwright
 
 ROOT = Path(wheelwright.__file__).parent
 #: Lowest first. A module may import from its own layer and the ones below it, never above.
-LAYERS = ["errors", "fsutil", "config", "sandbox", "recipes", "remote", "plan", "stages", "run", "outputs", "tools", "app", "ci", "sessions", "cli", "__main__", "__init__"]
+LAYERS = ["errors", "fsutil", "suggest", "config", "sandbox", "recipes", "remote", "plan", "stages", "run", "outputs", "tools", "app", "ci", "sessions", "cli", "__main__", "__init__"]
 # run/cache.py holds content keys and records that plan/ computes too; it sits below the planner
 BELOW = {"wheelwright.run.cache": "plan"}
 

@@ -126,7 +126,7 @@ def test_an_unknown_package_or_variant_is_one_error_line_and_exit_2(workspace, c
     assert run.err.splitlines() == [f"error: no recipe for nosuchpkg in {workspace.root / 'recipes'} (recipes: fakepkg)"]
     run = _check(workspace, capsys, "--variant", "cudaa", pin=None)
     assert run.code == 2
-    assert run.err.startswith("error: unknown variant 'cudaa'; known variants: ") and len(run.err.splitlines()) == 1
+    assert run.err.startswith("error: unknown variant 'cudaa' (did you mean 'cuda'?); known variants: ") and len(run.err.splitlines()) == 1
 
 
 def test_a_dropped_upstream_requirement_needs_a_reason(workspace, fake_pypi, capsys):
