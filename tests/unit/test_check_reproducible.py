@@ -29,6 +29,13 @@ def test_an_honest_build_is_identical_and_the_result_is_recorded(workspace, fake
     assert manifest["wheels"]["honest-1.0-py3-none-any.whl"]["reproducible"] == {"identical": True, "classes": []}
     assert json.loads((workspace.output / "report.json").read_text())["reproducible"]["identical"] == 1
     assert json.loads((workspace.output / "reproducible.json").read_text())["checked"] == 1
+    stack = json.loads((workspace.output / "sbom" / "stack.cdx.json").read_text())
+    (honest,) = [c for c in stack["components"] if {"name": "wheelwright:wheel-file", "value": "honest-1.0-py3-none-any.whl"} in c["properties"]]
+    assert {"name": "wheelwright:reproducible", "value": "identical"} in honest["properties"]
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(stack)) is None
 
 
 @pytest.mark.parametrize("leak, kind", [("cwd", "embedded absolute path"), ("tz", "content"), ("user", "content"), ("hostname", "content")])

@@ -139,10 +139,12 @@ def check_reproducible(project: Project, output: Path, common: Sequence[str], *,
 
 
 def record(output: Path, report: ReproReport) -> None:
-    """reproducible.json, report.json's "reproducible", and each checked wheel's manifest entry."""
+    """reproducible.json, report.json's "reproducible", each checked wheel's manifest entry, and its component in the
+    stack SBOM (rewritten by every run anyway). Not the per-wheel SBOMs beside the index: a published file never changes."""
     data = report.to_json()
     atomic_write_text(output / "reproducible.json", json.dumps(data, indent=1, sort_keys=True) + "\n")
-    for name, patch in (("report.json", lambda d: {**d, "reproducible": data}), ("index.json", lambda d: _manifest_with(d, data))):
+    for name, patch in (("report.json", lambda d: {**d, "reproducible": data}), ("index.json", lambda d: _manifest_with(d, data)),
+                        ("sbom/stack.cdx.json", lambda d: _stack_with(d, data))):
         path = output / name
         if path.is_file():
             atomic_write_text(path, json.dumps(patch(json.loads(path.read_text())), indent=1, sort_keys=True) + "\n")
@@ -158,6 +160,18 @@ def _manifest_with(manifest: dict[str, Any], data: dict[str, Any]) -> dict[str, 
         if wheel in wheels:
             wheels[wheel] = {**wheels[wheel], "reproducible": {"identical": result["identical"], "classes": result["classes"]}}
     return {**manifest, "wheels": wheels}
+
+
+def _stack_with(sbom: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    for component in sbom.get("components", []):
+        props = component.get("properties", [])
+        wheel = next((p["value"] for p in props if p["name"] == "wheelwright:wheel-file"), None)
+        result = data["wheels"].get(wheel)
+        if result is not None:
+            kept = [p for p in props if p["name"] != "wheelwright:reproducible"]
+            verdict = "identical" if result["identical"] else "differs: " + ", ".join(result["classes"])
+            component["properties"] = sorted([*kept, {"name": "wheelwright:reproducible", "value": verdict}], key=lambda p: (p["name"], p["value"]))
+    return sbom
 
 
 def _spread(nodes: list[str], count: int) -> list[str]:
