@@ -338,6 +338,8 @@ def _toolchain(variant: Variant) -> int:
 def _build(args: argparse.Namespace, project: Project, variants: dict[str, VariantSpec]) -> int:
     from wheelwright.app import build_jobs, interpreters, make_planner, read_requested, toolchain_gate
     from wheelwright.run.executor import Executor
+    from wheelwright.outputs.buildsummary import end_of_build
+    from wheelwright.run.progress import expected_durations, progress_reporter
     from wheelwright.run.takes import DirectoryWheels, wheel_source
     from wheelwright.run.worker import Stages, StageSettings
     from wheelwright.sandbox.buildenv import UvEnvironments
@@ -384,10 +386,14 @@ def _build(args: argparse.Namespace, project: Project, variants: dict[str, Varia
         stages.local.remove_partial_files()  # a killed publish leaves a hidden temp file; the index never listed it
         for change in stages.local.reconcile(variant.label):
             reporter.report(Note(f"index manifest: {change}"))
-        executor = Executor(stages, reporter, planner=planning.planner, jobs=args.jobs, keep_going=args.keep_going, only=only,
+        progress = progress_reporter(sys.stderr, total=len(graph.nodes) if only is None else len(only), expected=expected_durations(output_dir))
+        executor = Executor(stages, progress, planner=planning.planner, jobs=args.jobs, keep_going=args.keep_going, only=only,
                             wheels=wheel_source(args.from_index) if args.from_index else (DirectoryWheels(output_dir / "simple") if only is not None else None),
                             forced=forced)
-        result = executor.run(graph)
+        try:
+            result = executor.run(graph)
+        finally:
+            progress.close()
         planning.planner.check_extras(result.graph, {o.node: output_dir / "simple" / canonicalize_name(result.graph.nodes[o.node].name) / o.wheel
                                                      for o in result.outcomes if o.node in result.graph.nodes and o.wheel})
         if result.failures:
@@ -397,6 +403,7 @@ def _build(args: argparse.Namespace, project: Project, variants: dict[str, Varia
         final = planning.planner.plan() if rebuilt and only is None and plan_file is None else result.graph  # keys of what was just built
         write_outputs(result, settings, network=network, full=only is None, python=pythons, graph=final)
     print(summary(result, settings))
+    print(end_of_build(output_dir, list(graph.requested)))
     return 0
 
 
