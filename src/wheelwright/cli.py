@@ -32,17 +32,9 @@ from wheelwright.run.events import Note, TextReporter
 from wheelwright.remote.sources import UnpackLimits
 from wheelwright.ci import commands as ci_commands
 from wheelwright.tools import graphquery, recipecheck, reprocheck
+from wheelwright.tools.helptexts import fill_help, installed_version, project_root
 from wheelwright.config.toolchain import check_toolchain
 from wheelwright.config.variants import Variant, VariantSpec, every_variant, load_variants, narrowed, select_variant
-
-
-def _installed_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("wheelwright")
-    except PackageNotFoundError:
-        return "(not installed)"
 
 
 def _positive_int(text: str) -> int:
@@ -77,7 +69,7 @@ def _input_files(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wheelwright", description=__doc__)
     parser.add_argument("--project", type=Path, default=Path("."), help="the monorepo root (holds variants.toml)")
-    parser.add_argument("--version", action="version", version=f"wheelwright {_installed_version()}")
+    parser.add_argument("--version", action="version", version=f"wheelwright {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     build = sub.add_parser("build", help="build requirements and their whole tree from source")
@@ -163,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = fill_help(_parser(), project_root(argv)).parse_args(argv)
     try:
         if args.command == "inspect":  # reads only the wheels named: no project, from any directory
             return _inspect(args)

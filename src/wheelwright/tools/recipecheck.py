@@ -304,10 +304,21 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     check.add_argument("--cache-dir", type=Path, help="downloads (default: ~/.cache/wheelwright); shared with builds")
     check.add_argument("--index-url", default=PYPI_SIMPLE)
     check.add_argument("--offline", action="store_true", help="index pages, sources and module lists from the local cache only")
+    new = commands.add_parser("new", help="scaffold recipes/<pkg>.py: every hook shown, none active (docs/recipes.md)")
+    new.add_argument("package", metavar="PKG")
 
 
 def run(args: argparse.Namespace, project: Project, variants: dict[str, VariantSpec]) -> int:
     """Exit 1 on any finding, 2 on a configuration error (unknown PKG or --variant), else 0."""
+    if args.recipe_command == "new":
+        from wheelwright.tools.recipenew import new_recipe
+
+        try:
+            print(f"written: {new_recipe(project.recipes_dir, args.package)}")
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     cache_dir = (args.cache_dir or default_cache_dir()).resolve()
     try:
         report = check_recipes(project, variants, packages=args.packages, family=args.variant,
