@@ -17,6 +17,7 @@ from wheelwright.errors import WheelwrightError
 from wheelwright.plan.directrefs import read_direct
 from wheelwright.plan.graph import BuildGraph
 from wheelwright.plan.planner import Planner, PlanSettings
+from wheelwright.plan.progress import PlanProgress
 from wheelwright.plan.published import IndexMetadataSource, RecipeAwareSource
 from wheelwright.plan.tags import target_tags
 from wheelwright.recipes.api import declared_renames
@@ -80,6 +81,7 @@ def make_planner(project: Project, variant: Variant, variant_names: frozenset[st
     pins = constraints.exact_pins()
     book = RecipeBook(project.recipes_dir, variant_names, lambda _: pins)
     source = RecipeAwareSource(base, book, variant, constraints, pythons[0].version, prebuilt_index, permissive, direct)
+    source.progress = PlanProgress(lambda text: reporter.report(Note(text)))
     settings = PlanSettings(project=project, variant=variant, variant_names=variant_names, constraints=constraints, interpreters=pythons,
                             cache_dir=cache_dir, state_dir=output_dir / ".state", source_date_epoch=source_date_epoch, offline=offline,
                             permissive=permissive, unpack_limits=unpack_limits or UnpackLimits(), build_jobs=jobs_per_build)

@@ -23,6 +23,7 @@ from wheelwright.config.variants import Variant
 from wheelwright.errors import ResolutionError, SourceError
 from wheelwright.plan.graph import SourceRef
 from wheelwright.recipes.api import LoadedRecipe
+from wheelwright.plan.progress import PlanProgress
 from wheelwright.recipes.book import RecipeBook
 from wheelwright.remote.index import IndexFile, PackageIndex
 from wheelwright.remote.sources import fetch_sdist
@@ -208,6 +209,7 @@ class RecipeAwareSource:
         self.variant = variant
         self.constraints = constraints
         self.python_version = python_version
+        self.progress: PlanProgress | None = None  # set by the app: a plan streams what it reads
 
     def recipe(self, name: str) -> LoadedRecipe:
         return self.book.get(name)
@@ -252,6 +254,8 @@ class RecipeAwareSource:
         return [Release(v, False, None) for v in versions]
 
     def metadata(self, name: str, version: Version) -> PublishedMetadata | None:
+        if self.progress is not None:
+            self.progress.read(name, version)
         published = None
         prebuilt = self._prebuilt_files(name)
         try:
