@@ -92,7 +92,7 @@ def _packages(nodes: Mapping[str, Mapping[str, Any]], specs: Mapping[str, Mappin
         entry = manifest.get(wheel, {})
         source = spec.get("source", {})
         status = str(data.get("status", ""))
-        cache = {"cached": "hit: its key's wheel was on record", "built": "miss: no wheel recorded for its key (new or changed input)",
+        cache = {"cached": "hit: its key's wheel was on record", "built": f"miss: {data.get('why') or 'no wheel recorded for its key'}",
                  "prebuilt": "vendor wheel"}.get(status, "")
         repro = reproducible.get(wheel)
         repro_text = "" if repro is None else ("identical" if repro.get("identical") else "DIFFERS: " + ", ".join(repro.get("classes", [])))

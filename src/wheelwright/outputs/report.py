@@ -57,6 +57,7 @@ def write_outputs(result: Execution, settings: StageSettings, *, network: Isolat
         "offline": settings.offline,
         "seconds": round(result.seconds, 3),
         "nodes": {o.node: {"status": o.status, "wheel": o.wheel, "sha256": o.sha256, "seconds": o.seconds, "started_at": o.started_at,
+                           **({"why": o.why} if o.why else {}),
                            "finished_at": o.finished_at,
                            "gpu_payload": list(json.loads(o.facts_json).get("gpu_payload", ())) if o.facts_json else []}
                   for o in sorted(result.outcomes, key=lambda o: o.node)},

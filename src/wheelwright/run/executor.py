@@ -42,6 +42,7 @@ class Outcome:
     started_at: float
     finished_at: float
     facts_json: str = ""
+    why: str = ""  # why it was rebuilt (a cache miss's changed input)
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ class Executor:
                                  facts={**view.facts, task.id: value.facts_json})
             finished = time.monotonic() - self._t0
             self._outcomes[task.id] = Outcome(task.id, value.status, value.wheel.name, value.sha256, round(value.seconds, 3),
-                                              round(max(0.0, finished - value.seconds), 3), round(finished, 3), value.facts_json)
+                                              round(max(0.0, finished - value.seconds), 3), round(finished, 3), value.facts_json, value.why)
             self.reporter.report(NodeFinished(task.id, value.status, value.wheel.name, value.seconds))
             if spec.buildable and value.status in ("built", "cached", "index") and not self._agrees(spec, value.requires_dist):
                 facts.append(BuiltFacts(task.id, value.backend_requires_dist))

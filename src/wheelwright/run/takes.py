@@ -23,7 +23,8 @@ from wheelwright.plan.sourcerefs import to_distribution
 from wheelwright.plan.tags import target_tags
 from wheelwright.remote.index import IndexFile
 from wheelwright.remote.sources import fetch_sdist
-from wheelwright.run.worker import Built, Runtime, Stages, runtime_components
+from wheelwright.run.worker import Built, Runtime, Stages
+from wheelwright.stages.provenance import runtime_components
 
 
 @dataclass(frozen=True)

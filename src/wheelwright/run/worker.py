@@ -40,6 +40,7 @@ from wheelwright.sandbox.buildenv import (BuildEnvironment, EnvironmentFactory, 
 from wheelwright.sandbox.isolation import Isolation, NetworkPolicy
 from wheelwright.stages.backend import Backend
 from wheelwright.stages.crates import VendoredCrates, vendor_crates
+from wheelwright.run.rebuildwhy import node_inputs, remember_inputs, why_rebuilt
 from wheelwright.stages.extrasources import ProvidedSources, provide_extra_sources
 from wheelwright.stages.linkage import require_links
 from wheelwright.stages.localindex import LocalIndex
@@ -148,6 +149,7 @@ class Built:
     requires_dist: tuple[str, ...]  # what the published wheel declares
     backend_requires_dist: tuple[str, ...]  # what the backend wrote, before the recipe's additions and drops
     facts_json: str = ""
+    why: str = ""  # a rebuild's reason: which input of its key changed since its last build here
 
 
 class Stages:
@@ -251,7 +253,9 @@ class Stages:
                 self._ensure_sbom(wheel.name, record)
                 return Built(spec.id, wheel, record["sha256"], "cached", time.monotonic() - started, tuple(record["requires_dist"]),
                              tuple(record.get("backend_requires_dist", record["requires_dist"])), record["facts"])
+        why = why_rebuilt(self.records, spec.name, spec.python, inputs := node_inputs(spec, self.s.variant, self.s.source_date_epoch, every))
         with self.log(spec, fresh=prepared is None) as log:
+            log.write(f"# rebuilt: {why}\n")
             prepared = prepared or self.prepare(spec, log)
             env = self._environment(spec, prepared, first, log)
             env.install([w.path for w in every if w not in first], log)
@@ -279,7 +283,8 @@ class Stages:
                                         "runtime": {r.name: r.version for r in resolved}, "facts": facts_json,
                                         "sbom_sha256": hashlib.sha256(sbom).hexdigest()})
         shutil.rmtree(work, ignore_errors=True)
-        return Built(spec.id, published, sha, "built", time.monotonic() - started, requires_dist, backend_requires, facts_json)
+        remember_inputs(self.records, spec.name, spec.python, inputs)
+        return Built(spec.id, published, sha, "built", time.monotonic() - started, requires_dist, backend_requires, facts_json, why)
 
     def _discover_key(self, spec: NodeSpec, first: Sequence[InputWheel]) -> str:
         return discover_key(_required(spec.source_key, spec), [w.sha256 for w in first])
@@ -321,7 +326,7 @@ class Stages:
 
     def _sbom_and_publish(self, spec: NodeSpec, prepared: Prepared, repaired: Any, every: Sequence[InputWheel],
                           runtime: Sequence[Runtime], payload: tuple[str, ...], work: Path, key: str) -> tuple[str, Path, bytes]:
-        from wheelwright.stages.provenance import facts_to_json, gather
+        from wheelwright.stages.provenance import facts_to_json, gather, runtime_components
         from wheelwright.stages.sbom import SourceFacts, finalize_wheel
 
         source = (SourceFacts.git(spec.source.url, prepared.identity, spec.source.git_ref) if spec.source.git_ref
@@ -429,15 +434,6 @@ class Stages:
         from wheelwright.stages.sbom import wheel_sbom
 
         self.write_sbom(wheel_name, wheel_sbom(facts_from_json(record["facts"])))
-
-
-def runtime_components(runtime: Sequence[Runtime], variant: str) -> list[Any]:
-    """A wheel's runtime dependencies for its SBOM, by name and version only: whether a dependency's wheel happened to
-    be published before this one finished (same machine, or another CI job) must not change the wheel's bytes. The
-    stack SBOM holds every wheel's hash and these edges."""
-    from wheelwright.stages.sbom import ComponentFacts
-
-    return [ComponentFacts(name=r.name, version=r.version, wheel_filename=None, sha256=None, variant=variant) for r in runtime]
 
 
 def _required(value: str | None, spec: NodeSpec) -> str:

@@ -58,6 +58,13 @@ def wheel_components(wheels: Sequence[tuple[Path, str]], variant: str) -> tuple[
     return tuple(sorted(result, key=lambda c: (c.name, c.version)))
 
 
+def runtime_components(runtime: Iterable[Any], variant: str) -> list[ComponentFacts]:
+    """A wheel's runtime dependencies for its SBOM, by name and version only: whether a dependency's wheel happened to
+    be published before this one finished (same machine, or another CI job) must not change the wheel's bytes. The
+    stack SBOM holds every wheel's hash and these edges."""
+    return [ComponentFacts(name=r.name, version=r.version, wheel_filename=None, sha256=None, variant=variant) for r in runtime]
+
+
 def gather(*, name: str, version: str, variant: Variant, source: SourceFacts, patches: Sequence[Patch],
            project_root: Path, build_wheels: Sequence[tuple[Path, str]], toolchain: tuple[ToolFacts, ...],
            constraints: tuple[FileFacts, ...], repaired: RepairResult, runtime: Sequence[ComponentFacts],
