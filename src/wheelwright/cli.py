@@ -1,4 +1,4 @@
-"""``wheelwright`` / ``python -m wheelwright``: every bad input ends as one line and exit 1."""
+"""``wheelwright`` / ``python -m wheelwright``: every error ends as one line and its class's exit code (errors.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from wheelwright.errors import BuildError, WheelwrightError
+from wheelwright.errors import EXIT_CODES_HELP, EXIT_TOOLCHAIN, EXIT_VERIFICATION, BuildError, WheelwrightError
 from wheelwright.remote.index import PYPI_SIMPLE, default_cache_dir
 from wheelwright.run.outputlock import output_lock
 from wheelwright.outputs.licensereport import license_report
@@ -67,7 +67,8 @@ def _input_files(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wheelwright", description=__doc__)
+    parser = argparse.ArgumentParser(prog="wheelwright", description=__doc__, epilog=EXIT_CODES_HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--project", type=Path, default=Path("."), help="the monorepo root (holds variants.toml)")
     parser.add_argument("--version", action="version", version=f"wheelwright {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -203,13 +204,14 @@ def main(argv: list[str] | None = None) -> int:
             print(failure_message(failure.message, failure.log, tail(failure.log)), file=sys.stderr)
         if len(exc.failures) > 1:
             print(f"error: {len(exc.failures)} packages failed: {', '.join(f.node for f in exc.failures)}", file=sys.stderr)
-        return 1
+        codes = {f.exit_code for f in exc.failures}
+        return codes.pop() if len(codes) == 1 else 1  # 4 when every failure is a verification failure (errors.py)
     except BuildError as exc:
         print(failure_message(str(exc), exc.log_path, tail(exc.log_path)), file=sys.stderr)
-        return 1
+        return exc.exit_code
     except WheelwrightError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     except OSError as exc:  # a full or read-only disk outside any one package's build
         print(f"error: {exc.filename or 'wheelwright'}: {exc.strerror or exc}; published wheels are intact, re-run to resume", file=sys.stderr)
         return 1
@@ -269,7 +271,7 @@ def _verify(args: argparse.Namespace, project: Project, variant: Variant) -> int
     declared = {spec.name: dict(spec.recipe.kernels) for spec in graph.nodes.values()}
     verdicts = verify_index(simple, variant, declared)
     print(render(verdicts))
-    return 0 if all(v.ok for v in verdicts) else 1
+    return 0 if all(v.ok for v in verdicts) else EXIT_VERIFICATION
 
 
 def _lint(args: argparse.Namespace, project: Project) -> int:
@@ -323,7 +325,7 @@ def _toolchain(variant: Variant) -> int:
         print(f"{variant.label}: no toolchain requirements")
     if any(not s.ok for s in statuses):
         print(f"builder image for {variant.label}: {variant.builder_image or '(none declared)'}")
-        return 1
+        return EXIT_TOOLCHAIN
     return 0
 
 

@@ -1,18 +1,33 @@
-"""One exception family, so the CLI can turn any bad input into a one-line message and exit 1."""
+"""One exception family, so the CLI can turn any error into a one-line message and an exit code by its class
+(README "Exit codes"): 1 a package failed to build (fetch, backend, repair, publish) or a check found problems,
+2 usage or bad input (argparse, a requirement, constraint, variant, recipe or plan refused), 3 a tool this machine
+must provide is missing (the variant's toolchain, unshare), 4 a wheel failed verification (GPU kernels, linked
+libraries or files it must carry), 130 interrupted."""
 
 from __future__ import annotations
+
+
+EXIT_BUILD_FAILED, EXIT_BAD_INPUT, EXIT_TOOLCHAIN, EXIT_VERIFICATION = 1, 2, 3, 4
+EXIT_CODES_HELP = ("exit codes: 0 ok; 1 a package failed to build, or a check found problems; 2 usage or bad input; "
+                   "3 a tool this machine must provide is missing; 4 a wheel failed verification; 130 interrupted")
 
 
 class WheelwrightError(Exception):
     """An error the user can act on: its message names the bad input and says what to do."""
 
+    exit_code = EXIT_BUILD_FAILED
+
 
 class ConfigError(WheelwrightError):
     """The project's own files (variants, constraints, recipes, patches) are wrong."""
 
+    exit_code = EXIT_BAD_INPUT
+
 
 class ResolutionError(WheelwrightError):
     """No acceptable version of a requirement exists."""
+
+    exit_code = EXIT_BAD_INPUT
 
 
 class SourceError(WheelwrightError):
@@ -25,6 +40,18 @@ class BuildError(WheelwrightError):
     def __init__(self, message: str, log_path: str | None = None) -> None:
         super().__init__(message)
         self.log_path = log_path
+
+
+class VerificationFailed(BuildError):
+    """A wheel was built but lacks what it must carry (the article's silent CPU-only wheel): nothing is published."""
+
+    exit_code = EXIT_VERIFICATION
+
+
+class ToolMissing(WheelwrightError):
+    """A tool this machine must provide is absent or wrong (a compiler, unshare): nothing the project can fix."""
+
+    exit_code = EXIT_TOOLCHAIN
 
 
 class PublishError(WheelwrightError):

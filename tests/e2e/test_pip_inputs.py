@@ -42,7 +42,7 @@ def test_a_requirements_file_with_markers_a_direct_url_and_an_unknown_extra(tmp_
     python = isolated_install(tmp_path, output / "simple", "idna==3.6", "packaging")
     assert python.exists()
     run = wheelwright(project, f"idna @ {url}", output=output)  # https without #sha256 is refused, in one line
-    assert run.returncode == 1 and "must pin its content with #sha256=" in run.stderr
+    assert run.returncode == 2 and "must pin its content with #sha256=" in run.stderr
 
 
 def test_a_local_source_directory_is_a_local_source_with_its_hash(tmp_path):

@@ -77,7 +77,7 @@ def test_a_library_the_variant_never_grafts_must_come_with_a_requirement_or_the_
     variants.write_text(variants.read_text().replace("[variant.cpu]\n", '[variant.cpu]\nnever_graft = ["libyaml-0.so*"]\n', 1))
     output = tmp_path / "out"
     run = wheelwright(project, "pyyaml", output=output)
-    assert run.returncode != 0
+    assert run.returncode == 4  # verification failed (README: Exit codes)
     assert "needs libraries that installing it does not bring on cpu: libyaml-0.so.2 (no wheel of its build environment has it, " \
            "and the variant's system_runtime does not list it)" in run.stderr, run.stderr[-3000:]
     assert not list((output / "simple").glob("pyyaml/*.whl"))
@@ -91,7 +91,7 @@ def test_a_library_the_recipe_wants_linked_but_the_build_left_out_fails_the_buil
     recipe.write_text(recipe.read_text().replace('["libyaml-0.so*"]', '["libyaml-0.so*", "libwebp.so*"]'))
     output = tmp_path / "out"
     run = wheelwright(project, "pyyaml", output=output)
-    assert run.returncode != 0
+    assert run.returncode == 4  # verification failed (README: Exit codes)
     assert "lacks what recipes/pyyaml.py declares for cpu: yaml/_yaml.cpython-" in run.stderr, run.stderr[-3000:]
     assert "does not link libwebp.so* (it links " in run.stderr and "libyaml-0.so.2" in run.stderr
     assert not list((output / "simple").glob("pyyaml/*.whl"))

@@ -86,7 +86,7 @@ def test_without_force_cuda_the_silent_cpu_only_wheel_is_refused_and_not_publish
     assert '"FORCE_CUDA": "1"' not in recipe.read_text() and 'FORCE_CUDA = "1"' not in variants.read_text()
     out = tmp_path / "out"
     run = wheelwright(project, *ARGS, output=out)
-    assert run.returncode != 0
+    assert run.returncode == 4  # verification failed (README: Exit codes)
     assert re.search(r"torch_scatter-2\.1\.2-cp312-cp312-\S+\.whl: GPU kernels missing for variant cuda-13\.0: "
                      r"torch_scatter/_scatter_cuda\.so carries no CUDA code; missing sm_90", run.stderr), run.stderr[-3000:]
     assert not list((out / "simple").glob("torch-scatter/*.whl"))

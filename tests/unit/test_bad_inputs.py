@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import pytest
 from fakepypi import FakeProject
 
+from wheelwright.errors import EXIT_BAD_INPUT, EXIT_BUILD_FAILED, EXIT_TOOLCHAIN
+
 
 def _tar(root: str, members: dict[str, bytes | tuple[str, str]]) -> bytes:
     buffer = io.BytesIO()
@@ -40,9 +42,10 @@ class Case:
     setup: Callable  # (workspace, fake_pypi) -> None
     args: tuple[str, ...]
     expect: str  # must appear in the one error line
-    code: int = 1
+    code: int = EXIT_BUILD_FAILED  # errors.py's class codes, documented in the README
     variant: str = "cpu"
     needs_root: bool = False  # mounts a small filesystem
+    usage: bool = False  # argparse refuses it before wheelwright runs (SystemExit 2)
 
 
 def _serve(*projects):
@@ -97,29 +100,29 @@ def _dynamic_tree(ws, pypi):
 ZEROS = "0" * 64
 
 CASES = [
-    Case("requirements-file-missing", lambda ws, pypi: None, ("-r", "{root}/nope.txt"), "-r {root}/nope.txt: no such file"),
-    Case("nested-requirements-missing", _write("reqs.txt", "ok\n-r more.txt\n"), ("-r", "{root}/reqs.txt"), "reqs.txt:2: '-r more.txt': included file"),
-    Case("editable-in-requirements", _write("reqs.txt", "ok\n-e ./src/foo\n"), ("-r", "{root}/reqs.txt"), "reqs.txt:2: -e in a requirements file"),
+    Case("requirements-file-missing", lambda ws, pypi: None, ("-r", "{root}/nope.txt"), "-r {root}/nope.txt: no such file", code=EXIT_BAD_INPUT),
+    Case("nested-requirements-missing", _write("reqs.txt", "ok\n-r more.txt\n"), ("-r", "{root}/reqs.txt"), "reqs.txt:2: '-r more.txt': included file", code=EXIT_BAD_INPUT),
+    Case("editable-in-requirements", _write("reqs.txt", "ok\n-e ./src/foo\n"), ("-r", "{root}/reqs.txt"), "reqs.txt:2: -e in a requirements file", code=EXIT_BAD_INPUT),
     Case("index-option-in-requirements", _write("reqs.txt", "--extra-index-url https://x.invalid/simple\nok\n"), ("-r", "{root}/reqs.txt"),
-         "reqs.txt:1: --extra-index-url in a requirements file is not supported"),
-    Case("https-direct-reference-without-hash", lambda ws, pypi: None, ("ok @ https://x.invalid/ok-1.0.tar.gz",), "must pin its content with #sha256="),
-    Case("http-direct-reference", lambda ws, pypi: None, (f"ok @ http://x.invalid/ok-1.0.tar.gz#sha256={ZEROS}",), "only https:// and file://"),
-    Case("vcs-direct-reference", lambda ws, pypi: None, ("ok @ git+https://x.invalid/ok.git",), "version-control URLs are not built"),
-    Case("wheel-direct-reference", lambda ws, pypi: None, (f"ok @ https://x.invalid/ok-1.0-py3-none-any.whl#sha256={ZEROS}",), "is a wheel"),
+         "reqs.txt:1: --extra-index-url in a requirements file is not supported", code=EXIT_BAD_INPUT),
+    Case("https-direct-reference-without-hash", lambda ws, pypi: None, ("ok @ https://x.invalid/ok-1.0.tar.gz",), "must pin its content with #sha256=", code=EXIT_BAD_INPUT),
+    Case("http-direct-reference", lambda ws, pypi: None, (f"ok @ http://x.invalid/ok-1.0.tar.gz#sha256={ZEROS}",), "only https:// and file://", code=EXIT_BAD_INPUT),
+    Case("vcs-direct-reference", lambda ws, pypi: None, ("ok @ git+https://x.invalid/ok.git",), "version-control URLs are not built", code=EXIT_BAD_INPUT),
+    Case("wheel-direct-reference", lambda ws, pypi: None, (f"ok @ https://x.invalid/ok-1.0-py3-none-any.whl#sha256={ZEROS}",), "is a wheel", code=EXIT_BAD_INPUT),
     Case("direct-reference-download-fails", lambda ws, pypi: None, (f"ok @ https://x.invalid/ok-1.0.tar.gz#sha256={ZEROS}",), "ok-1.0.tar.gz: download from"),
-    Case("direct-reference-wrong-name", _other_sdist, ("ok @ file://{root}/pkgs/other-1.0.tar.gz",), "the source is other 1.0, not ok"),
-    Case("local-path-missing", lambda ws, pypi: None, ("./no/such/pkg",), "looks like a path"),
-    Case("local-tree-dynamic-version", _dynamic_tree, ("{root}/src/dyn",), "its name and version are not static"),
+    Case("direct-reference-wrong-name", _other_sdist, ("ok @ file://{root}/pkgs/other-1.0.tar.gz",), "the source is other 1.0, not ok", code=EXIT_BAD_INPUT),
+    Case("local-path-missing", lambda ws, pypi: None, ("./no/such/pkg",), "looks like a path", code=EXIT_BAD_INPUT),
+    Case("local-tree-dynamic-version", _dynamic_tree, ("{root}/src/dyn",), "its name and version are not static", code=EXIT_BAD_INPUT),
     Case("requirement-include-in-constraints", _write("constraints/cpu.txt", "-c common.txt\n-r more.txt\n"), ("ok",),
-         "cpu.txt:2: '-r more.txt': pip reads the lines of a -r file inside a constraints file as requirements"),
+         "cpu.txt:2: '-r more.txt': pip reads the lines of a -r file inside a constraints file as requirements", code=EXIT_BAD_INPUT),
     Case("constraint-hash-mismatch", _write("constraints/cpu.txt", f"-c common.txt\nok==1.0 --hash=sha256:{ZEROS}\n"), ("ok",),
-         "cpu.txt:2: 'ok==1.0' pins hashes, and none is ok-1.0.tar.gz's sha256"),
-    Case("malformed-constraint", _write("constraints/cpu.txt", "-c common.txt\nfoo ==== 1\n"), ("ok",), "cpu.txt:2: malformed constraint"),
-    Case("conflicting-pins", _write("constraints/cpu.txt", "-c common.txt\nok==1.0\nok==2.0\n"), ("ok",), "constraint cpu.txt:2 ok==1.0; cpu.txt:3 ok==2.0"),
-    Case("unknown-package", lambda ws, pypi: None, ("no-such-pkg",), "no-such-pkg: no such package"),
-    Case("missing-version", lambda ws, pypi: None, ("ok==9.9",), "the top level requires ok==9.9"),
-    Case("yanked-only", _serve(FakeProject("gone", yanked=True)), ("gone",), "every release of gone is yanked (1.0)"),
-    Case("no-sdist", lambda ws, pypi: pypi.add_wheel("wheelonly", "1.0"), ("wheelonly",), "no sdist for any version"),
+         "cpu.txt:2: 'ok==1.0' pins hashes, and none is ok-1.0.tar.gz's sha256", code=EXIT_BAD_INPUT),
+    Case("malformed-constraint", _write("constraints/cpu.txt", "-c common.txt\nfoo ==== 1\n"), ("ok",), "cpu.txt:2: malformed constraint", code=EXIT_BAD_INPUT),
+    Case("conflicting-pins", _write("constraints/cpu.txt", "-c common.txt\nok==1.0\nok==2.0\n"), ("ok",), "constraint cpu.txt:2 ok==1.0; cpu.txt:3 ok==2.0", code=EXIT_BAD_INPUT),
+    Case("unknown-package", lambda ws, pypi: None, ("no-such-pkg",), "no-such-pkg: no such package", code=EXIT_BAD_INPUT),
+    Case("missing-version", lambda ws, pypi: None, ("ok==9.9",), "the top level requires ok==9.9", code=EXIT_BAD_INPUT),
+    Case("yanked-only", _serve(FakeProject("gone", yanked=True)), ("gone",), "every release of gone is yanked (1.0)", code=EXIT_BAD_INPUT),
+    Case("no-sdist", lambda ws, pypi: pypi.add_wheel("wheelonly", "1.0"), ("wheelonly",), "no sdist for any version", code=EXIT_BAD_INPUT),
     Case("hash-mismatch", _bad_hash, ("tampered",), "tampered-1.0.tar.gz: sha256 mismatch"),
     Case("path-traversal", _file("evil", "evil-1.0.tar.gz", _tar("evil-1.0", {**GOOD_TREE, "../../outside.txt": b"x"})), ("evil",), "evil-1.0.tar.gz: cannot unpack"),
     Case("symlink-escape", _file("evil", "evil-1.0.tar.gz", _tar("evil-1.0", {**GOOD_TREE, "link": ("sym", "/etc/passwd")})), ("evil",), "evil-1.0.tar.gz: cannot unpack"),
@@ -134,16 +137,16 @@ CASES = [
     Case("backend-no-wheel", _serve(FakeProject("broken", fail="nowheel")), ("broken",), "backend returned no wheel"),
     Case("recipe-raises", lambda ws, pypi: (pypi.add(FakeProject("rec")),
            ws.write("recipes/rec.py", "from wheelwright import Recipe\nrecipe = Recipe('rec')\n\n@recipe.env()\ndef env(ctx):\n    raise RuntimeError('boom')\n")),
-         ("rec",), "recipes/rec.py env: recipe raised RuntimeError: boom"),
-    Case("recipe-broken-import", lambda ws, pypi: (pypi.add(FakeProject("rec")), ws.write("recipes/rec.py", "import nonexistent_module\n")), ("rec",), "recipe failed to import"),
-    Case("unknown-variant", lambda ws, pypi: None, ("ok",), "unknown variant 'quantum'", variant="quantum"),
-    Case("unknown-accelerator-version", lambda ws, pypi: None, ("--accelerator-version", "9.9", "ok"), "has no accelerator version '9.9'", variant="rocm"),
-    Case("missing-toolchain", _gpu_recipe, ("gpu",), "variant rocm-7.1: hipcc", variant="rocm"),
+         ("rec",), "recipes/rec.py env: recipe raised RuntimeError: boom", code=EXIT_BAD_INPUT),
+    Case("recipe-broken-import", lambda ws, pypi: (pypi.add(FakeProject("rec")), ws.write("recipes/rec.py", "import nonexistent_module\n")), ("rec",), "recipe failed to import", code=EXIT_BAD_INPUT),
+    Case("unknown-variant", lambda ws, pypi: None, ("ok",), "unknown variant 'quantum'", variant="quantum", code=EXIT_BAD_INPUT),
+    Case("unknown-accelerator-version", lambda ws, pypi: None, ("--accelerator-version", "9.9", "ok"), "has no accelerator version '9.9'", variant="rocm", code=EXIT_BAD_INPUT),
+    Case("missing-toolchain", _gpu_recipe, ("gpu",), "variant rocm-7.1: hipcc", variant="rocm", code=EXIT_TOOLCHAIN),
     Case("build-cycle", _serve(FakeProject("chicken", build_requires=["egg"]), FakeProject("egg", build_requires=["chicken"])), ("chicken",), "cycle cannot bootstrap"),
-    Case("malformed-requirement", lambda ws, pypi: None, ("ok[",), "requirement 'ok[' is malformed"),
+    Case("malformed-requirement", lambda ws, pypi: None, ("ok[",), "requirement 'ok[' is malformed", code=EXIT_BAD_INPUT),
     Case("offline-cache-miss", _serve(FakeProject("newpkg")), ("--offline", "newpkg"), "newpkg: its index page is not in the local cache"),
     Case("disk-full-on-publish", _full_disk, ("big",), "big-1.0-py3-none-any.whl: cannot publish to", needs_root=True),
-    Case("bad-jobs", lambda ws, pypi: None, ("--jobs", "zero", "ok"), "--jobs 'zero': not a whole number", code=2),
+    Case("bad-jobs", lambda ws, pypi: None, ("--jobs", "zero", "ok"), "--jobs 'zero': not a whole number", code=EXIT_BAD_INPUT, usage=True),
 ]
 
 
@@ -170,8 +173,8 @@ def test_bad_input_is_one_line_nonzero_and_changes_nothing(workspace, fake_pypi,
 
 def _check(workspace, capsys, case, before) -> None:
     args = tuple(a.replace("{root}", str(workspace.root)) for a in case.args)
-    case = Case(case.id, case.setup, args, case.expect.replace("{root}", str(workspace.root)), case.code, case.variant, case.needs_root)
-    if case.code == 2:
+    case = Case(case.id, case.setup, args, case.expect.replace("{root}", str(workspace.root)), case.code, case.variant, case.needs_root, case.usage)
+    if case.usage:
         with pytest.raises(SystemExit) as exit_info:
             workspace.build(capsys, *case.args, variant=case.variant)
         assert exit_info.value.code == 2

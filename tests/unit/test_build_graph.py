@@ -186,7 +186,7 @@ def test_a_hook_for_a_variant_that_does_not_exist_is_refused_at_load(workspace, 
     fake_pypi.add(FakeProject("app"))
     workspace.write("recipes/app.py", 'from wheelwright import Recipe\nrecipe = Recipe("app")\n\n@recipe.env("cpuu")\ndef env(ctx):\n    return {}\n')
     run = workspace.build(capsys, "app")
-    assert run.code == 1 and "recipes/app.py" in run.error and "'cpuu'" in run.error and "env" in run.error
+    assert run.code == 2 and "recipes/app.py" in run.error and "'cpuu'" in run.error and "env" in run.error
 
 
 def test_build_parallelism_comes_from_its_own_budget(workspace, fake_pypi, capsys):

@@ -61,7 +61,7 @@ def test_a_git_source_needs_one_pinned_version(workspace, fake_pypi, capsys, tmp
     repo, commit = _git_repo(tmp_path, FakeProject("gitpkg", version="2.0"))
     workspace.write("recipes/gitpkg.py", _recipe(repo, commit))
     run = workspace.build(capsys, "gitpkg")
-    assert run.code == 1 and "gitpkg" in run.error
+    assert run.code == 2 and "gitpkg" in run.error
 
 
 def test_a_packed_tag_tells_the_build_its_version_and_commit(workspace, fake_pypi, capsys, tmp_path):

@@ -53,10 +53,10 @@ def test_requirement_files_nest_and_carry_constraints(workspace, fake_pypi, caps
     assert run.code == 0, run.err
     assert _versions(workspace) == {"alpha": "1.0", "beta": "1.0", "gamma": "1.0"}
     run = workspace.build(capsys, "-c", str(tmp_path / "nope.txt"), "alpha")
-    assert run.code == 1 and f"-c {tmp_path / 'nope.txt'}: no such file" in run.error
+    assert run.code == 2 and f"-c {tmp_path / 'nope.txt'}: no such file" in run.error
     (tmp_path / "reqs" / "broken.txt").write_text("alpha\n-r missing.txt\n")
     run = workspace.build(capsys, "-r", str(tmp_path / "reqs" / "broken.txt"))
-    assert run.code == 1 and "broken.txt:2" in run.error and "missing.txt not found" in run.error
+    assert run.code == 2 and "broken.txt:2" in run.error and "missing.txt not found" in run.error
 
 
 def test_options_pip_would_honour_and_we_cannot_are_refused(tmp_path):
@@ -76,7 +76,7 @@ def test_an_r_include_inside_a_constraints_file_is_refused(workspace, fake_pypi,
     workspace.write("constraints/reqs.txt", "alpha\n")
     workspace.write("constraints/cpu.txt", "-c common.txt\n-r reqs.txt\n")
     run = workspace.build(capsys, "alpha")
-    assert run.code == 1 and "cpu.txt:2" in run.error and "inside a constraints file as requirements" in run.error
+    assert run.code == 2 and "cpu.txt:2" in run.error and "inside a constraints file as requirements" in run.error
 
 
 def test_a_local_sdist_and_a_source_directory_are_built_as_local_sources(workspace, fake_pypi, capsys, tmp_path):
@@ -117,16 +117,16 @@ def test_direct_references(workspace, fake_pypi, capsys, tmp_path):
     assert run.code == 0, run.err
     assert _versions(workspace) == {"mine": "1.0"}
     cases = [
-        ("mine @ https://example.invalid/mine-1.0.tar.gz", "must pin its content with #sha256="),
-        (f"mine @ {fake_pypi.url.rsplit('/', 1)[0]}/files/mine-9.0.tar.gz", "only https:// and file://"),
-        ("mine @ git+https://example.invalid/mine.git", "version-control URLs"),
-        (f"other @ {(tmp_path / filename).as_uri()}", "the source is mine 1.0, not other"),
-        (f"mine @ {(tmp_path / filename).as_uri()}#sha256={'0' * 64}", f"not the #sha256={'0' * 64} the requirement pins"),
-        ("./no/such/dir", "looks like a path"),
+        ("mine @ https://example.invalid/mine-1.0.tar.gz", "must pin its content with #sha256=", 2),
+        (f"mine @ {fake_pypi.url.rsplit('/', 1)[0]}/files/mine-9.0.tar.gz", "only https:// and file://", 2),
+        ("mine @ git+https://example.invalid/mine.git", "version-control URLs", 2),
+        (f"other @ {(tmp_path / filename).as_uri()}", "the source is mine 1.0, not other", 2),
+        (f"mine @ {(tmp_path / filename).as_uri()}#sha256={'0' * 64}", f"not the #sha256={'0' * 64} the requirement pins", 1),  # a fetch that failed
+        ("./no/such/dir", "looks like a path", 2),
     ]
-    for text, expected in cases:
+    for text, expected, code in cases:
         run = workspace.build(capsys, text)
-        assert run.code == 1 and expected in run.error, (text, run.err)
+        assert run.code == code and expected in run.error, (text, run.err)
 
 
 def test_an_extra_the_project_does_not_define_is_warned(workspace, fake_pypi, capsys):

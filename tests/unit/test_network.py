@@ -62,7 +62,7 @@ def test_a_recipe_build_command_runs_without_network_or_secrets(workspace, fake_
     fake_pypi.add(FakeProject("prep"))
     workspace.write("recipes/prep.py", FETCHING_RECIPE)
     run = workspace.build(capsys, "prep")
-    assert run.code == 1
+    assert run.code == 2
     assert "recipes/prep.py prepare" in run.error
     assert "it tried to reach the network, which builds may not (https://github.com/llvm/llvm-project/archive/main.tar.gz" in run.error
     log = (workspace.output / "logs" / "prep-1.0.log").read_text()

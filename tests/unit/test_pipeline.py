@@ -159,16 +159,16 @@ def test_sdist_hash_mismatch_is_refused(workspace, fake_pypi, capsys):
 def test_constraint_that_excludes_every_version_is_explained(workspace, tree, capsys):
     workspace.write("constraints/cpu.txt", "-c common.txt\nlib==9.9\n")
     run = workspace.build(capsys, "app")
-    assert run.code == 1
+    assert run.code == 2
     line = run.error
     assert "app==1.0 requires lib>=1" in line and "cpu.txt:2 lib==9.9" in line
 
 
 def test_unknown_package_variant_and_bad_jobs(workspace, fake_pypi, capsys):
     run = workspace.build(capsys, "no-such-thing")
-    assert run.code == 1 and "no-such-thing: no such package" in run.err
+    assert run.code == 2 and "no-such-thing: no such package" in run.err
     run = workspace.build(capsys, "lib", variant="quantum")
-    assert run.code == 1 and "unknown variant 'quantum'" in run.err
+    assert run.code == 2 and "unknown variant 'quantum'" in run.err
     with pytest.raises(SystemExit) as exit_info:
         workspace.build(capsys, "--jobs", "0", "lib")
     assert exit_info.value.code == 2
@@ -214,7 +214,7 @@ def test_recipe_that_raises_names_the_recipe(workspace, fake_pypi, capsys):
     fake_pypi.add(FakeProject("envprobe"))
     workspace.write("recipes/envprobe.py", "from wheelwright import Recipe\nrecipe = Recipe('envprobe')\n\n@recipe.env()\ndef env(ctx):\n    raise KeyError('MISSING')\n")
     run = workspace.build(capsys, "envprobe")
-    assert run.code == 1
+    assert run.code == 2
     assert "recipes/envprobe.py env: recipe raised KeyError" in run.error
 
 
@@ -260,7 +260,7 @@ def test_unpublished_metadata_is_asked_of_the_backend_before_the_build(workspace
     fake_pypi.add(FakeProject("app", requires_dist=["lib>=1"], prepare_metadata=True), LIB)
     workspace.write("constraints/cpu.txt", "-c common.txt\nlib==9.9\n")
     run = workspace.build(capsys, "app")
-    assert run.code == 1
+    assert run.code == 2
     first = run.error
     assert "prepare_metadata_for_build_wheel requires ['lib>=1']" in first and "cpu.txt:2 lib==9.9" in first
     assert not (workspace.output / "simple" / "app").exists()  # refused before its build

@@ -62,7 +62,7 @@ def test_gpu_build_stops_before_any_build_without_its_toolchain(workspace, fake_
     workspace.write("recipes/app.py", RECIPE)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")  # whatever hipcc this machine has, ROCm 7.1 it is not
     run = workspace.build(capsys, "app", variant="rocm")
-    assert run.code == 1
+    assert run.code == 3
     assert run.error.startswith("error: variant rocm-7.1: hipcc")
     assert "build inside docker.io/rocm/dev-ubuntu-22.04:7.1-complete" in run.error
     assert not (workspace.root / "build" / "rocm-7.1" / "logs").exists()  # stopped before the first build

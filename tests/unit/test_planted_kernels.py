@@ -61,7 +61,7 @@ def test_a_build_that_skipped_its_kernels_is_refused(workspace, fake_pypi, capsy
     shutil.rmtree(output / label)
     workspace.write("recipes/gpukern.py", recipe(with_env=False))  # the article's missing environment variable
     bad = workspace.build(capsys, "gpukern", variant=variant)
-    assert bad.code == 1
+    assert bad.code == 4
     kind = "CUDA" if variant == "cuda" else "HIP"
     assert bad.error.startswith("error: gpukern-1.0-cp311-cp311-") and f".whl: GPU kernels missing for variant {label}: " in bad.error
     assert f"gpukern/_kernels.so carries no {kind} code; missing {','.join(json.loads(ARCHS[variant]))}" in bad.error
@@ -128,10 +128,10 @@ def test_archs_narrows_one_run_and_verify_holds_it_to_the_narrowed_list(workspac
     from wheelwright.cli import main
 
     assert main(["--project", str(workspace.root), "verify", "--variant", "cuda", "--archs", "sm_90"]) == 0
-    assert main(["--project", str(workspace.root), "verify", "--variant", "cuda", "--output-dir", str(output)]) == 1  # the full list: sm_80 missing
+    assert main(["--project", str(workspace.root), "verify", "--variant", "cuda", "--output-dir", str(output)]) == 4  # the full list: sm_80 missing
     capsys.readouterr()
     run = workspace.build(capsys, "--archs", "sm_99", "gpukern", variant="cuda")
-    assert run.code == 1 and "--archs 'sm_99': sm_99 not in cuda-13.0's arch list (sm_80, sm_90, sm_100)" in run.error
+    assert run.code == 2 and "--archs 'sm_99': sm_99 not in cuda-13.0's arch list (sm_80, sm_90, sm_100)" in run.error
 
 
 def test_a_star_pattern_refuses_a_wheel_with_no_device_code_at_all(tmp_path):

@@ -45,7 +45,7 @@ def test_a_variant_that_does_not_declare_it_never_takes_the_vendor_wheel(workspa
     fake_pypi.add_wheel("vendorlib", "1.2", [])
     _declare_prebuilt(workspace, fake_pypi.url)
     run = workspace.build(capsys, "app", variant="cpu")
-    assert run.code == 1
+    assert run.code == 2
     assert "vendorlib" in run.error and "no sdist" in run.error
     assert not (workspace.root / "build" / "cpu" / "simple" / "vendorlib").exists()
 

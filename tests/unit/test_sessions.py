@@ -98,7 +98,7 @@ def test_a_recipe_naming_an_unknown_variant_is_refused(workspace, fake_pypi, cap
     fake_pypi.add(FakeProject("odd"))
     workspace.write("recipes/odd.py", "from wheelwright import Recipe\nrecipe = Recipe('odd', variants=('rocm', 'quantum'))\n")
     run = workspace.build(capsys, "odd")
-    assert run.code == 1 and "\n" not in run.error, run.err
+    assert run.code == 2 and "\n" not in run.error, run.err
     assert "recipes/odd.py" in run.error and "'quantum'" in run.error and "variants.toml does not define" in run.error
     with pytest.raises(ConfigError, match="'quantum'"):
         engine_sessions(workspace.root)
@@ -108,7 +108,7 @@ def test_a_hook_for_a_variant_the_recipe_does_not_apply_to_is_refused(workspace,
     fake_pypi.add(FakeProject("gpuonly"))
     workspace.write("recipes/gpuonly.py", ROCM_ONLY + "\n@recipe.env('cuda')\ndef env(ctx):\n    return {}\n")
     run = workspace.build(capsys, "gpuonly", variant="cuda")
-    assert run.code == 1 and "recipes/gpuonly.py" in run.error and "'cuda'" in run.error and "does not apply to" in run.error, run.err
+    assert run.code == 2 and "recipes/gpuonly.py" in run.error and "'cuda'" in run.error and "does not apply to" in run.error, run.err
 
 
 @pytest.mark.parametrize("pulled_in", [False, True], ids=["top-level", "dependency"])
@@ -116,7 +116,7 @@ def test_building_a_rocm_only_package_for_cpu_is_refused_in_one_line(workspace, 
     fake_pypi.add(FakeProject("gpuonly"), FakeProject("app", requires_dist=["gpuonly"], prepare_metadata=True))
     workspace.write("recipes/gpuonly.py", ROCM_ONLY)
     run = workspace.build(capsys, "app" if pulled_in else "gpuonly")
-    assert run.code == 1, run.err
+    assert run.code == 2, run.err
     assert run.error == "error: gpuonly: recipes/gpuonly.py applies to rocm only, not cpu", run.err
     assert not list((workspace.output / "simple").rglob("*.whl"))  # refused before anything was built
     specs = {s.name for s in engine_sessions(workspace.root)}

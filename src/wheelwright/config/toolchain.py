@@ -14,11 +14,11 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from wheelwright.errors import WheelwrightError
+from wheelwright.errors import ToolMissing
 from wheelwright.config.variants import ToolCheck, Variant
 
 
-class ToolchainError(WheelwrightError):
+class ToolchainError(ToolMissing):
     """The variant's toolchain is missing or the wrong version."""
 
 

@@ -28,6 +28,7 @@ class NodeFailed:
     node: str
     message: str
     log: str | None
+    exit_code: int = 1  # its error class's (errors.py): 4 when the wheel failed verification
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ class Executor:
         for failure in result.failed:
             error = failure.error
             log = error.log_path if isinstance(error, BuildError) else None
-            failures.append(NodeFailed(_node_of(failure.id), str(error), log))
+            failures.append(NodeFailed(_node_of(failure.id), str(error), log, getattr(error, "exit_code", 1)))
             self.reporter.report(failures[-1])
         for node, because in sorted(result.skipped.items()):
             self.reporter.report(NodeSkipped(_node_of(node), _node_of(because)))

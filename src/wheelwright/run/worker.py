@@ -22,7 +22,7 @@ from wheelwright.config.interpreters import Interpreter
 from wheelwright.config.project import Project
 from wheelwright.config.renames import Renames
 from wheelwright.config.variants import Variant
-from wheelwright.errors import BuildError
+from wheelwright.errors import BuildError, VerificationFailed
 from wheelwright.fsutil import atomic_write_bytes, sha256_file
 from wheelwright.plan.buildsystem import BuildSystem, read_build_system
 from wheelwright.plan.graph import NodeSpec
@@ -321,7 +321,7 @@ class Stages:
         verdict = verify_wheel(wheel, self.s.variant, declared)
         log.write("# verify: " + ("; ".join(verdict.summary()) or "no GPU code, none required") + "\n")
         if not verdict.ok:
-            raise BuildError(verdict.message(self.s.variant.gpu_payload), log.name)
+            raise VerificationFailed(verdict.message(self.s.variant.gpu_payload), log.name)
         return verdict.summary()
 
     def _sbom_and_publish(self, spec: NodeSpec, prepared: Prepared, repaired: Any, every: Sequence[InputWheel],

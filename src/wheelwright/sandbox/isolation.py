@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from wheelwright.errors import WheelwrightError
+from wheelwright.errors import ToolMissing
 
 # `ip link set lo up` gives the build a working loopback; without `ip` the namespace simply has none.
 _LOOPBACK_UP = ("sh", "-c", 'ip link set lo up 2>/dev/null; exec "$@"', "wheelwright-netjail")
@@ -48,7 +48,7 @@ def network_policy(allow_network: bool) -> NetworkPolicy:
     if allow_network:
         return NetworkPolicy(False, "network allowed (--allow-network): builds could reach the internet")
     if shutil.which("unshare") is None:
-        raise WheelwrightError("cannot isolate builds from the network here (unshare is not installed); "
+        raise ToolMissing("cannot isolate builds from the network here (unshare is not installed); "
                                "install util-linux, or pass --allow-network to build without isolation")
     problems = []
     for prefix in _UNSHARE:
@@ -57,7 +57,7 @@ def network_policy(allow_network: bool) -> NetworkPolicy:
             how = "a user namespace of its own, " if "--user" in prefix else ""
             return NetworkPolicy(True, f"isolated: every build hook ran in {how}its own network namespace ({' '.join(prefix[:-1])}, loopback only)", prefix)
         problems.append(f"{' '.join(prefix[:-1])}: {result.stderr.strip() or result.returncode}")
-    raise WheelwrightError(f"cannot isolate builds from the network here ({'; '.join(problems)}); "
+    raise ToolMissing(f"cannot isolate builds from the network here ({'; '.join(problems)}); "
                            "run as root or enable user namespaces, or pass --allow-network to build without isolation")
 
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from wheelwright.errors import BuildError
+from wheelwright.errors import VerificationFailed
 from wheelwright.stages.elfdeps import _elf_files
 
 _GRAFTED = re.compile(r"[-.][0-9a-f]{8}(?=\.so)")  # the hash a repair tool adds to a grafted library's name
@@ -70,4 +70,4 @@ def require_links(wheel: Path, declared: Mapping[str, Sequence[str]], ships: Seq
     log.write("# links and files: " + ("; ".join(missing) or f"every declared library linked and file present "
                                                                f"({len(declared)} modules, {len(ships)} files)") + "\n")
     if missing:
-        raise BuildError(f"{wheel.name}: lacks what {recipe} declares for {variant}: {'; '.join(missing)}", log.name)
+        raise VerificationFailed(f"{wheel.name}: lacks what {recipe} declares for {variant}: {'; '.join(missing)}", log.name)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from wheelwright.errors import BuildError
+from wheelwright.errors import VerificationFailed
 
 _SHARED_OBJECT = re.compile(r"\.so(\.\d+)*$")
 
@@ -57,5 +57,5 @@ def require_provided(wheel: str, external: Iterable[str], *, build_env: Sequence
                      variant: str, log_path: str | None = None) -> None:
     problems = unprovided(external, build_env=build_env, requires=requires, system=system)
     if problems:
-        raise BuildError(f"{wheel}: needs libraries that installing it does not bring on {variant}: {'; '.join(problems)}; declare the "
+        raise VerificationFailed(f"{wheel}: needs libraries that installing it does not bring on {variant}: {'; '.join(problems)}; declare the "
                          f"requirement (a recipe's `requires`) or the host's runtime (`system_runtime` in variants.toml)", log_path)
