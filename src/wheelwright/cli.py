@@ -12,7 +12,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from wheelwright.errors import EXIT_CODES_HELP, EXIT_TOOLCHAIN, EXIT_VERIFICATION, BuildError, WheelwrightError
+from wheelwright.errors import EXIT_BUILD_FAILED, EXIT_CODES_HELP, EXIT_TOOLCHAIN, EXIT_VERIFICATION, BuildError, WheelwrightError
 from wheelwright.remote.index import PYPI_SIMPLE, default_cache_dir
 from wheelwright.run.outputlock import output_lock
 from wheelwright.outputs.licensereport import license_report
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(exc.failures) > 1:
             print(f"error: {len(exc.failures)} packages failed: {', '.join(f.node for f in exc.failures)}", file=sys.stderr)
         codes = {f.exit_code for f in exc.failures}
-        return codes.pop() if len(codes) == 1 else 1  # 4 when every failure is a verification failure (errors.py)
+        return codes.pop() if len(codes) == 1 else EXIT_BUILD_FAILED  # the class they share, e.g. all verification failures
     except BuildError as exc:
         print(failure_message(str(exc), exc.log_path, tail(exc.log_path)), file=sys.stderr)
         return exc.exit_code
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except OSError as exc:  # a full or read-only disk outside any one package's build
         print(f"error: {exc.filename or 'wheelwright'}: {exc.strerror or exc}; published wheels are intact, re-run to resume", file=sys.stderr)
-        return 1
+        return EXIT_BUILD_FAILED
     except KeyboardInterrupt:
         print("error: interrupted; published wheels are intact, re-run to resume", file=sys.stderr)
         return 130

@@ -1,8 +1,5 @@
-"""One exception family, so the CLI can turn any error into a one-line message and an exit code by its class
-(README "Exit codes"): 1 a package failed to build (fetch, backend, repair, publish) or a check found problems,
-2 usage or bad input (argparse, a requirement, constraint, variant, recipe or plan refused), 3 a tool this machine
-must provide is missing (the variant's toolchain, unshare), 4 a wheel failed verification (GPU kernels, linked
-libraries or files it must carry), 130 interrupted."""
+"""One exception family, so the CLI can turn any error into a one-line message and the exit code of its class
+(EXIT_CODES_HELP; the README's "Exit codes" table): a CI step can tell bad input from a missing tool from a wrong wheel."""
 
 from __future__ import annotations
 

@@ -8,6 +8,8 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Protocol, TextIO
 
+from wheelwright.errors import EXIT_BUILD_FAILED
+
 
 @dataclass(frozen=True)
 class NodeStarted:
@@ -28,7 +30,7 @@ class NodeFailed:
     node: str
     message: str
     log: str | None
-    exit_code: int = 1  # its error class's (errors.py): 4 when the wheel failed verification
+    exit_code: int = EXIT_BUILD_FAILED  # its error class's (errors.py): EXIT_VERIFICATION when the wheel failed verification
 
 
 @dataclass(frozen=True)

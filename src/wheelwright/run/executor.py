@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from packaging.utils import canonicalize_name
 
-from wheelwright.errors import BuildError, CycleError, WheelwrightError
+from wheelwright.errors import EXIT_BUILD_FAILED, BuildError, CycleError, WheelwrightError
 from wheelwright.plan.graph import BuildGraph, EdgeKind, NodeSpec, find_cycle
 from wheelwright.plan.planner import BuiltFacts, Discovery, Planner
 from wheelwright.plan.requirements import applicable, same_requirements, unmarked
@@ -105,7 +105,7 @@ class Executor:
         for failure in result.failed:
             error = failure.error
             log = error.log_path if isinstance(error, BuildError) else None
-            failures.append(NodeFailed(_node_of(failure.id), str(error), log, getattr(error, "exit_code", 1)))
+            failures.append(NodeFailed(_node_of(failure.id), str(error), log, getattr(error, "exit_code", EXIT_BUILD_FAILED)))
             self.reporter.report(failures[-1])
         for node, because in sorted(result.skipped.items()):
             self.reporter.report(NodeSkipped(_node_of(node), _node_of(because)))

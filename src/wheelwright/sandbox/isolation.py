@@ -49,7 +49,7 @@ def network_policy(allow_network: bool) -> NetworkPolicy:
         return NetworkPolicy(False, "network allowed (--allow-network): builds could reach the internet")
     if shutil.which("unshare") is None:
         raise ToolMissing("cannot isolate builds from the network here (unshare is not installed); "
-                               "install util-linux, or pass --allow-network to build without isolation")
+                          "install util-linux, or pass --allow-network to build without isolation")
     problems = []
     for prefix in _UNSHARE:
         result = subprocess.run([*prefix, "true"], capture_output=True, text=True)
@@ -58,7 +58,7 @@ def network_policy(allow_network: bool) -> NetworkPolicy:
             return NetworkPolicy(True, f"isolated: every build hook ran in {how}its own network namespace ({' '.join(prefix[:-1])}, loopback only)", prefix)
         problems.append(f"{' '.join(prefix[:-1])}: {result.stderr.strip() or result.returncode}")
     raise ToolMissing(f"cannot isolate builds from the network here ({'; '.join(problems)}); "
-                           "run as root or enable user namespaces, or pass --allow-network to build without isolation")
+                      "run as root or enable user namespaces, or pass --allow-network to build without isolation")
 
 
 _URL = re.compile(r"\bhttps?://[^\s'\"<>)\]]+")

@@ -57,5 +57,5 @@ def require_provided(wheel: str, external: Iterable[str], *, build_env: Sequence
                      variant: str, log_path: str | None = None) -> None:
     problems = unprovided(external, build_env=build_env, requires=requires, system=system)
     if problems:
-        raise VerificationFailed(f"{wheel}: needs libraries that installing it does not bring on {variant}: {'; '.join(problems)}; declare the "
-                         f"requirement (a recipe's `requires`) or the host's runtime (`system_runtime` in variants.toml)", log_path)
+        raise VerificationFailed(f"{wheel}: needs libraries that installing it does not bring on {variant}: {'; '.join(problems)}; "
+                                 f"declare the requirement (a recipe's `requires`) or the host's runtime (`system_runtime` in variants.toml)", log_path)
