@@ -4,10 +4,22 @@ Pass engine options after `--`, e.g. `nox -s build-cpu -- --jobs 2 --only markup
 Tags group them: `nox -l -t rocm` (a variant), `nox -l -t plan` (a kind), `nox -l -t torch` (a recipe's package).
 """
 
+import logging
 import sys
 from pathlib import Path
 
 import nox
+
+
+def _quiet_libraries() -> None:
+    """nox sets the root logger to DEBUG with its own handler, so every library the noxfile imports (py_serializable
+    registers ~800 classes at DEBUG) would print through it: that handler passes nox's records, and only warnings of others."""
+    for handler in logging.getLogger().handlers:
+        if handler.get_name() == "nox-stream-handler":
+            handler.addFilter(lambda record: record.name.split(".")[0] == "nox" or record.levelno >= logging.WARNING)
+
+
+_quiet_libraries()
 
 try:
     from wheelwright.sessions import engine_sessions

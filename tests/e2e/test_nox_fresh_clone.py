@@ -1,5 +1,6 @@
 """`nox -l` on a fresh clone before `pip install`: never a traceback; one line saying what to run (the engine's
-dependencies are missing from a bare nox), and a misspelt session gets a "did you mean"."""
+dependencies are missing from a bare nox), a misspelt session gets a "did you mean", and no library's debug
+logging reaches the terminal through the DEBUG root logger nox sets up."""
 
 from __future__ import annotations
 
@@ -30,3 +31,17 @@ def test_a_misspelt_session_gets_a_suggestion(tmp_path):
     shutil.copy(REPO / "noxfile.py", project)
     run = subprocess.run([sys.executable, "-m", "nox", "-s", "build-cpuu"], cwd=project, capture_output=True, text=True, timeout=300)
     assert run.returncode != 0 and "nox: no session 'build-cpuu' (did you mean 'build-cpu'?)" in run.stderr
+
+
+def test_no_library_debug_logging_reaches_the_terminal(tmp_path):
+    """The noxfile's process imports what the engine imports; cyclonedx's py_serializable logs ~800 lines at DEBUG on
+    import, and nox's root handler would print them all. The noxfile, plus that import and a stray debug line, lists quietly."""
+    project = copy_project(tmp_path / "clone")
+    noxfile = (REPO / "noxfile.py").read_text()
+    noxfile += "\nimport logging\nimport cyclonedx.model.bom  # noqa: E402,F401\nlogging.getLogger('somelib').debug('LEAKED-DEBUG')\n"
+    noxfile += "logging.getLogger('somelib').warning('KEPT-WARNING')\n"
+    (project / "noxfile.py").write_text(noxfile)
+    run = subprocess.run([sys.executable, "-m", "nox", "-l"], cwd=project, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "Registering" not in run.stderr and "LEAKED-DEBUG" not in run.stderr, run.stderr[:2000]
+    assert "KEPT-WARNING" in run.stderr and "* build-cpu" in run.stdout
